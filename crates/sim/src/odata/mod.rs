@@ -1,0 +1,3 @@
+//! OData query language pieces the Web API needs.
+
+pub mod filter;
