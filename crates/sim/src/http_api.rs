@@ -83,7 +83,8 @@ pub async fn handle(
     let label = label_for(method.as_str(), path);
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
 
-    let client = match lock(&sim.tokens).check(authorization, now) {
+    let checked = lock(&sim.tokens).check(authorization, now);
+    let client = match checked {
         Ok(c) => c,
         Err(reason) => {
             let mut stats = lock(&sim.stats);
@@ -97,7 +98,8 @@ pub async fn handle(
             return unauthorized(&sim);
         }
     };
-    if let Err(t) = lock(&sim.limits).admit(&client, now) {
+    let admission = lock(&sim.limits).admit(&client, now);
+    if let Err(t) = admission {
         let mut stats = lock(&sim.stats);
         *stats.throttled.entry(t.limit.name()).or_default() += 1;
         Stats::count(&mut stats.requests, &label, 429);
@@ -106,10 +108,10 @@ pub async fn handle(
     }
     let mut admitted = Admitted { sim: sim.clone(), client: client.clone(), cost_ms: 0 };
     {
+        let in_flight = lock(&sim.limits).usage(&client, now).in_flight;
         let mut stats = lock(&sim.stats);
         stats.enter();
         let peak = stats.peak_in_flight_by_client.entry(client.clone()).or_default();
-        let in_flight = lock(&sim.limits).usage(&client, now).in_flight;
         *peak = (*peak).max(in_flight);
     }
 

@@ -1,0 +1,45 @@
+# Common tasks. `make help` lists them.
+CARGO ?= cargo
+SIM_ARGS ?= --listen 127.0.0.1:8090 --mailboxes 2000 --seed 1
+
+.PHONY: help build test lint fmt sim bench bench-sim demo bench-client bench-store bench-api ci
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-13s %s\n", $$1, $$2}'
+
+build: ## Build every crate and binary
+	$(CARGO) build --workspace
+
+test: ## Run all tests (the README's test command)
+	$(CARGO) test --workspace
+
+lint: ## Check formatting and clippy as CI does
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt
+
+sim: ## Run the Dataverse simulator (override with SIM_ARGS="...")
+	$(CARGO) run --release -p dataverse-sim -- $(SIM_ARGS)
+
+bench-sim: ## Measure the simulator's requests per second on this machine
+	$(CARGO) bench -p sim --bench sim_throughput
+
+bench: bench-sim ## Run every benchmark that exists so far
+	@echo "(the rollout benchmark joins 'make bench' with the activation pipeline)"
+
+demo: ## Placeholder: the 2,000-mailbox demo arrives with 'activator run'
+	@echo "make demo arrives with the activation pipeline ('activator run'); for now: make sim" >&2; exit 2
+
+bench-client: ## Placeholder: arrives with the Dataverse client
+	@echo "make bench-client arrives with the Dataverse client (crates/dataverse)" >&2; exit 2
+
+bench-store: ## Placeholder: arrives with the batch store
+	@echo "make bench-store arrives with the batch store (crates/store)" >&2; exit 2
+
+bench-api: ## Placeholder: arrives with the HTTP API
+	@echo "make bench-api arrives with the HTTP API (crates/api)" >&2; exit 2
+
+ci: ## Run what CI runs
+	bash .ci/run

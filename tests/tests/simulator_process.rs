@@ -1,0 +1,114 @@
+//! The `dataverse-sim` binary as a user runs it: flags, the ready line, a token and a request.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> (Killed, String) {
+    let mut child = Command::new(e2e::binary("dataverse-sim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "ready line was {line:?}");
+    (Killed(child), url)
+}
+
+#[tokio::test]
+async fn binary_prints_its_url_and_serves_the_configured_client_and_limits() {
+    let (_child, url) = spawn(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--mailboxes",
+        "30",
+        "--seed",
+        "5",
+        "--client",
+        "app-1:pw-1",
+        "--max-requests",
+        "2",
+        "--window-secs",
+        "60",
+        "--test-delay-ms",
+        "10..20",
+        "--case",
+        "other_org=0.1",
+        "--cost",
+        "update=1",
+    ]);
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{url}/tenant/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "app-1"),
+            ("client_secret", "pw-1"),
+            ("scope", "https://o.crm.dynamics.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    let who = format!("{url}/api/data/v9.2/WhoAmI");
+    for expected in [200, 200, 429] {
+        assert_eq!(http.get(&who).bearer_auth(token).send().await.unwrap().status(), expected);
+    }
+    let cases: Value =
+        http.get(format!("{url}/_sim/mailboxes?case=other_org")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(cases["other_org"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn bad_flags_fail_with_a_message_naming_the_fix() {
+    let out = Command::new(e2e::binary("dataverse-sim")).args(["--case", "bogus=0.1"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown case 'bogus'") && err.contains("other_org"), "{err}");
+    let out = Command::new(e2e::binary("dataverse-sim")).args(["--test-delay-ms", "9..1"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MIN above MAX"));
+}
+
+#[test]
+fn profile_file_is_read_and_its_mistakes_reported() {
+    let dir = std::env::temp_dir().join(format!("sim-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "max_requets = 5\n").unwrap();
+    let out = Command::new(e2e::binary("dataverse-sim"))
+        .args(["--profile", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max_requets"));
+    let good = dir.join("good.toml");
+    std::fs::write(&good, "max_requests = 1\nwindow_secs = 60\n").unwrap();
+    let (_child, url) =
+        spawn(&["--listen", "127.0.0.1:0", "--profile", good.to_str().unwrap(), "--mailboxes", "3"]);
+    let stats = get_json_blocking(&format!("{url}/_sim/stats"));
+    assert_eq!(stats["limits"]["max_requests"], 1);
+}
+
+/// A GET from a synchronous test, on a throwaway runtime.
+fn get_json_blocking(url: &str) -> Value {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
+}
