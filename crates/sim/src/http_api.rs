@@ -125,7 +125,7 @@ pub async fn handle(
             Some(to_response(Outcome::error(&ApiError::unexpected(), 0, String::new())))
         }
         Some(Fault::Unavailable) => {
-            Some((StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response())
+            Some(to_response(Outcome::error(&ApiError::unavailable(), 0, String::new())))
         }
         Some(Fault::ExpiredToken) => {
             lock(&sim.tokens).expire(authorization, now);

@@ -7,7 +7,7 @@ use crate::{control, token_endpoint};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +15,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
+
+/// A client that opens a connection and sends no complete request head is cut off after this.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Largest request body accepted (a `$batch` of 1,000 operations fits easily).
 const BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -127,6 +130,8 @@ async fn serve(listener: TcpListener, app: Router, mut shutdown: oneshot::Receiv
                 }
             });
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;

@@ -41,7 +41,11 @@ async fn every_request_meets_a_fault_at_rate_one_and_each_kind_shows() {
                     assert_eq!(body["error"]["code"], "0x80040216");
                     server_errors += 1;
                 }
-                503 => unavailable += 1,
+                503 => {
+                    let body: Value = r.json().await.unwrap();
+                    assert!(body["error"]["message"].is_string());
+                    unavailable += 1;
+                }
                 401 => {
                     expired += 1;
                     token = new_token(&t).await;

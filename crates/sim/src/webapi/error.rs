@@ -109,6 +109,12 @@ impl ApiError {
         Self::new(501, "0x80040216", format!("The Dataverse simulator does not implement {what}."))
     }
 
+    /// The service is busy (injected fault). Dataverse documents 503 for this but not its body;
+    /// this one is the simulator's.
+    pub fn unavailable() -> Self {
+        Self::new(503, "0x80040216", "The service is temporarily unavailable. Try again later.")
+    }
+
     /// Unexpected server failure (injected fault).
     pub fn unexpected() -> Self {
         Self::new(500, "0x80040216", "An unexpected error occurred.")
