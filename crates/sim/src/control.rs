@@ -144,3 +144,9 @@ pub async fn reset(State(sim): State<Arc<Sim>>) -> StatusCode {
     sim.reset();
     StatusCode::NO_CONTENT
 }
+
+/// Expires every issued token, so clients must fetch new ones.
+pub async fn expire_tokens(State(sim): State<Arc<Sim>>) -> StatusCode {
+    lock(&sim.tokens).expire_all(Instant::now());
+    StatusCode::NO_CONTENT
+}

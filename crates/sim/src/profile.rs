@@ -106,6 +106,21 @@ impl Default for Costs {
 }
 
 impl Costs {
+    /// Every operation free and instant, the token endpoint too: for fast tests.
+    pub fn zero() -> Self {
+        Self {
+            whoami: 0,
+            retrieve: 0,
+            retrieve_multiple: 0,
+            per_row_us: 0,
+            update: 0,
+            associate: 0,
+            disassociate: 0,
+            batch_overhead: 0,
+            token: 0,
+        }
+    }
+
     pub const NAMES: [&'static str; 9] = [
         "whoami",
         "retrieve",

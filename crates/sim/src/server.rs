@@ -32,6 +32,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/_sim/mailboxes", get(control::cases))
         .route("/_sim/mailboxes/{id}", get(control::mailbox))
         .route("/_sim/reset", post(control::reset))
+        .route("/_sim/tokens/expire", post(control::expire_tokens))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(sim)
 }

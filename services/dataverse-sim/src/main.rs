@@ -14,7 +14,7 @@ use std::net::SocketAddr;
     version,
     after_help = "Prints one line with the base URL when ready. Use it as the org URL \
     (ACTIVATOR_DATAVERSE_URL) and as the authority host (ACTIVATOR_AUTHORITY=<URL>/<tenant>).\n\
-    Simulator endpoints: GET /_sim/stats, GET /_sim/mailboxes[?case=NAME], GET /_sim/mailboxes/{id}, POST /_sim/reset."
+    Simulator endpoints: GET /_sim/stats, GET /_sim/mailboxes[?case=NAME], GET /_sim/mailboxes/{id}, POST /_sim/reset, POST /_sim/tokens/expire."
 )]
 struct Args {
     /// Address to listen on; port 0 picks a free port.

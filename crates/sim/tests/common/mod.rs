@@ -16,17 +16,7 @@ pub struct TestSim {
 /// A profile for fast tests: no execution cost, short processes, default limits.
 pub fn fast_profile() -> Profile {
     Profile {
-        costs: Costs {
-            whoami: 0,
-            retrieve: 0,
-            retrieve_multiple: 0,
-            per_row_us: 0,
-            update: 0,
-            associate: 0,
-            disassociate: 0,
-            batch_overhead: 0,
-            token: 0,
-        },
+        costs: Costs::zero(),
         test_delay_ms: Range::new(20, 60),
         deploy_delay_ms: Range::new(20, 60),
         ..Profile::default()
