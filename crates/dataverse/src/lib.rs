@@ -6,10 +6,12 @@
 pub mod client;
 pub mod credential;
 pub mod error;
+pub mod mailboxes;
 pub mod token;
 pub mod whoami;
 
 pub use client::{Answer, Connection};
 pub use credential::{Credential, Secret, default_authority};
 pub use error::{DataverseError, Limit};
+pub use mailboxes::Mailbox;
 pub use whoami::WhoAmI;

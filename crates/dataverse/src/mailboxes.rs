@@ -1,0 +1,136 @@
+//! Bulk reads of mailboxes: by ids or email addresses (chunked `In` filters) and by any filter,
+//! following `@odata.nextLink` until every page is read.
+
+use crate::client::Connection;
+use crate::error::DataverseError;
+use reqwest::Method;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Values per `In` filter: about 4 KB of URL for GUIDs, well under any URL limit.
+pub const IN_CHUNK: usize = 100;
+
+/// Rows per page asked for with `Prefer: odata.maxpagesize`.
+pub const PAGE_SIZE: usize = 1000;
+
+/// The columns the rollout reads.
+pub const MAILBOX_COLUMNS: &str = "mailboxid,emailaddress,_regardingobjectid_value,emailrouteraccessapproval,\
+incomingemaildeliverymethod,outgoingemaildeliverymethod,actdeliverymethod,incomingemailstatus,\
+outgoingemailstatus,actstatus,mailboxstatus,testemailconfigurationscheduled,testmailboxaccesscompletedon,\
+orgmarkedasprimaryforexchangesync,officeappsdeploymentscheduled,officeappsdeploymentstatus,\
+officeappsdeploymenterror,statecode";
+
+/// A mailbox as the rollout sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Mailbox {
+    #[serde(rename = "mailboxid")]
+    pub id: Uuid,
+    #[serde(rename = "@odata.etag", default)]
+    pub etag: String,
+    #[serde(rename = "emailaddress")]
+    pub email: Option<String>,
+    /// The systemuser (or queue) the mailbox belongs to.
+    #[serde(rename = "_regardingobjectid_value")]
+    pub owner: Option<Uuid>,
+    #[serde(rename = "emailrouteraccessapproval", default)]
+    pub approval: i64,
+    #[serde(rename = "incomingemaildeliverymethod", default)]
+    pub incoming_method: i64,
+    #[serde(rename = "outgoingemaildeliverymethod", default)]
+    pub outgoing_method: i64,
+    #[serde(rename = "actdeliverymethod", default)]
+    pub act_method: i64,
+    #[serde(rename = "incomingemailstatus", default)]
+    pub incoming_status: i64,
+    #[serde(rename = "outgoingemailstatus", default)]
+    pub outgoing_status: i64,
+    #[serde(rename = "actstatus", default)]
+    pub act_status: i64,
+    #[serde(rename = "mailboxstatus", default)]
+    pub status: i64,
+    #[serde(rename = "testemailconfigurationscheduled", default)]
+    pub test_scheduled: bool,
+    #[serde(rename = "testmailboxaccesscompletedon")]
+    pub test_completed_on: Option<String>,
+    #[serde(rename = "orgmarkedasprimaryforexchangesync", default)]
+    pub primary_here: bool,
+    #[serde(rename = "officeappsdeploymentscheduled", default)]
+    pub deployment_scheduled: bool,
+    #[serde(rename = "officeappsdeploymentstatus", default)]
+    pub deployment_status: i64,
+    #[serde(rename = "officeappsdeploymenterror")]
+    pub deployment_error: Option<String>,
+    #[serde(rename = "statecode", default)]
+    pub state: i64,
+}
+
+#[derive(Deserialize)]
+struct Page<T> {
+    value: Vec<T>,
+    #[serde(rename = "@odata.nextLink")]
+    next: Option<String>,
+}
+
+/// An OData string literal: quoted, with quotes doubled.
+fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+fn in_filter(column: &str, values: &[String]) -> String {
+    let list: Vec<String> = values.iter().map(|v| literal(v)).collect();
+    format!("Microsoft.Dynamics.CRM.In(PropertyName='{column}',PropertyValues=[{}])", list.join(","))
+}
+
+impl Connection {
+    /// Every mailbox matching `filter` (all when None), every page.
+    pub async fn mailboxes_where(&self, filter: Option<&str>) -> Result<Vec<Mailbox>, DataverseError> {
+        let mut query = vec![("$select", MAILBOX_COLUMNS.to_string())];
+        if let Some(f) = filter {
+            query.push(("$filter", f.to_string()));
+        }
+        let prefer = format!("odata.maxpagesize={PAGE_SIZE}");
+        let first =
+            self.send(Method::GET, "mailboxes", |r| r.query(&query).header("Prefer", &prefer)).await?;
+        let mut page: Page<Mailbox> = first.json()?;
+        let mut rows = std::mem::take(&mut page.value);
+        while let Some(next) = page.next.take() {
+            // The next link is followed unchanged, as Dataverse requires.
+            page = self.send(Method::GET, &next, |r| r.header("Prefer", &prefer)).await?.json()?;
+            rows.append(&mut page.value);
+        }
+        Ok(rows)
+    }
+
+    /// The mailboxes with these ids that exist (missing ones are simply absent).
+    pub async fn mailboxes_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Mailbox>, DataverseError> {
+        let values: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        self.mailboxes_in("mailboxid", &values).await
+    }
+
+    /// The mailboxes with these email addresses (compared without regard to case).
+    pub async fn mailboxes_by_emails(&self, emails: &[String]) -> Result<Vec<Mailbox>, DataverseError> {
+        self.mailboxes_in("emailaddress", emails).await
+    }
+
+    async fn mailboxes_in(&self, column: &str, values: &[String]) -> Result<Vec<Mailbox>, DataverseError> {
+        let mut rows = Vec::with_capacity(values.len());
+        for chunk in values.chunks(IN_CHUNK) {
+            rows.extend(self.mailboxes_where(Some(&in_filter(column, chunk))).await?);
+        }
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_double_their_quotes() {
+        assert_eq!(literal("o'neil@x"), "'o''neil@x'");
+        assert_eq!(
+            in_filter("emailaddress", &["a".into(), "b".into()]),
+            "Microsoft.Dynamics.CRM.In(PropertyName='emailaddress',PropertyValues=['a','b'])"
+        );
+    }
+}
