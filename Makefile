@@ -26,14 +26,14 @@ sim: ## Run the Dataverse simulator (override with SIM_ARGS="...")
 bench-sim: ## Measure the simulator's requests per second on this machine
 	$(CARGO) bench -p sim --bench sim_throughput
 
-bench: bench-sim ## Run every benchmark that exists so far
+bench: bench-sim bench-client ## Run every benchmark that exists so far
 	@echo "(the rollout benchmark joins 'make bench' with the activation pipeline)"
 
 demo: ## Placeholder: the 2,000-mailbox demo arrives with 'activator run'
 	@echo "make demo arrives with the activation pipeline ('activator run'); for now: make sim" >&2; exit 2
 
-bench-client: ## Placeholder: arrives with the Dataverse client
-	@echo "make bench-client arrives with the Dataverse client (crates/dataverse)" >&2; exit 2
+bench-client: ## Measure 429 share and budget use of the client against the simulator (about 4 minutes)
+	$(CARGO) bench -p dataverse --bench client_budget
 
 bench-store: ## Placeholder: arrives with the batch store
 	@echo "make bench-store arrives with the batch store (crates/store)" >&2; exit 2

@@ -2,38 +2,11 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(args: &[&str]) -> (Killed, String) {
-    let mut child = Command::new(e2e::binary("dataverse-sim"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "ready line was {line:?}");
-    (Killed(child), url)
-}
+use std::process::Command;
 
 #[tokio::test]
 async fn binary_prints_its_url_and_serves_the_configured_client_and_limits() {
-    let (_child, url) = spawn(&[
-        "--listen",
-        "127.0.0.1:0",
+    let (_child, url) = e2e::start_simulator(&[
         "--mailboxes",
         "30",
         "--seed",
@@ -101,8 +74,7 @@ fn profile_file_is_read_and_its_mistakes_reported() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("max_requets"));
     let good = dir.join("good.toml");
     std::fs::write(&good, "max_requests = 1\nwindow_secs = 60\n").unwrap();
-    let (_child, url) =
-        spawn(&["--listen", "127.0.0.1:0", "--profile", good.to_str().unwrap(), "--mailboxes", "3"]);
+    let (_child, url) = e2e::start_simulator(&["--profile", good.to_str().unwrap(), "--mailboxes", "3"]);
     let stats = get_json_blocking(&format!("{url}/_sim/stats"));
     assert_eq!(stats["limits"]["max_requests"], 1);
 }

@@ -2,7 +2,8 @@
 //! on 401, and classification of every failure.
 
 use crate::credential::Credential;
-use crate::error::DataverseError;
+use crate::error::{DataverseError, Limit};
+use crate::request::ApiRequest;
 use crate::token::TokenSource;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, RequestBuilder};
@@ -18,6 +19,8 @@ pub struct Answer {
     pub body: Vec<u8>,
     /// Time from sending to the whole answer: the request's share of execution time.
     pub elapsed: Duration,
+    /// Limits that answered 429 before this request got through.
+    pub throttled_by: Vec<Limit>,
 }
 
 impl Answer {
@@ -104,7 +107,7 @@ impl Connection {
             let body = resp.bytes().await.map_err(|e| DataverseError::from_transport(&e))?.to_vec();
             let elapsed = started.elapsed();
             if status < 400 {
-                return Ok(Answer { status, headers, body, elapsed });
+                return Ok(Answer { status, headers, body, elapsed, throttled_by: Vec::new() });
             }
             if status == 401 && !renewed {
                 renewed = true;
@@ -118,5 +121,25 @@ impl Connection {
 
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, DataverseError> {
         self.send(Method::GET, path, |r| r).await?.json()
+    }
+
+    /// Sends a request described as data.
+    pub async fn execute(&self, req: &ApiRequest) -> Result<Answer, DataverseError> {
+        self.send(req.method.clone(), &req.path, |mut r| {
+            if !req.query.is_empty() {
+                r = r.query(&req.query);
+            }
+            for (name, value) in &req.headers {
+                r = r.header(name.as_str(), value.as_str());
+            }
+            if let Some(body) = &req.body {
+                r = r.json(body);
+            }
+            if let Some((content_type, text)) = &req.raw {
+                r = r.header("Content-Type", content_type.as_str()).body(text.clone());
+            }
+            r
+        })
+        .await
     }
 }

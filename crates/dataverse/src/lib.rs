@@ -1,17 +1,36 @@
 //! The Dataverse Web API client: the only code that speaks HTTP to Dataverse.
 //!
-//! Tokens per credential, standard headers, one token renewal on 401, and every failure
-//! classified as a [`DataverseError`] that says whether trying again can help.
+//! Tokens per credential, standard headers, one token renewal on 401, limits per application
+//! user (requests, execution time, concurrency, pause on 429), a pool of application users,
+//! the rollout's operations as typed functions, and every failure classified as a
+//! [`DataverseError`] that says whether trying again can help.
 
+pub mod batch_wire;
 pub mod client;
+pub mod coalescer;
+pub mod config;
 pub mod credential;
+pub mod dataverse_client;
+pub mod doctor;
 pub mod error;
+pub mod lane;
 pub mod mailboxes;
+pub mod org;
+pub mod pool;
+pub mod request;
+pub mod roles;
+pub mod steps;
 pub mod token;
 pub mod whoami;
 
 pub use client::{Answer, Connection};
+pub use coalescer::{BatchOptions, Coalescer};
+pub use config::EnvironmentConfig;
 pub use credential::{Credential, Secret, default_authority};
+pub use dataverse_client::{ClientOptions, Dataverse};
 pub use error::{DataverseError, Limit};
-pub use mailboxes::Mailbox;
+pub use mailboxes::{DeploymentOutcome, Mailbox, TestOutcome};
+pub use org::EmailProcessing;
+pub use request::ApiRequest;
+pub use roles::{APP_ROLE_NAME, RoleAssignment};
 pub use whoami::WhoAmI;

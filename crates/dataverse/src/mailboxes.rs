@@ -1,9 +1,10 @@
 //! Bulk reads of mailboxes: by ids or email addresses (chunked `In` filters) and by any filter,
 //! following `@odata.nextLink` until every page is read.
 
-use crate::client::Connection;
+use crate::dataverse_client::Dataverse;
 use crate::error::DataverseError;
-use reqwest::Method;
+use crate::request::ApiRequest;
+use crate::roles::literal;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -71,31 +72,27 @@ struct Page<T> {
     next: Option<String>,
 }
 
-/// An OData string literal: quoted, with quotes doubled.
-fn literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
-}
-
 fn in_filter(column: &str, values: &[String]) -> String {
     let list: Vec<String> = values.iter().map(|v| literal(v)).collect();
     format!("Microsoft.Dynamics.CRM.In(PropertyName='{column}',PropertyValues=[{}])", list.join(","))
 }
 
-impl Connection {
+impl Dataverse {
     /// Every mailbox matching `filter` (all when None), every page.
     pub async fn mailboxes_where(&self, filter: Option<&str>) -> Result<Vec<Mailbox>, DataverseError> {
-        let mut query = vec![("$select", MAILBOX_COLUMNS.to_string())];
-        if let Some(f) = filter {
-            query.push(("$filter", f.to_string()));
-        }
         let prefer = format!("odata.maxpagesize={PAGE_SIZE}");
-        let first =
-            self.send(Method::GET, "mailboxes", |r| r.query(&query).header("Prefer", &prefer)).await?;
-        let mut page: Page<Mailbox> = first.json()?;
+        let mut req = ApiRequest::get("read mailboxes", "mailboxes")
+            .query("$select", MAILBOX_COLUMNS)
+            .header("Prefer", &prefer);
+        if let Some(f) = filter {
+            req = req.query("$filter", f);
+        }
+        let mut page: Page<Mailbox> = self.execute(&req).await?.json()?;
         let mut rows = std::mem::take(&mut page.value);
         while let Some(next) = page.next.take() {
             // The next link is followed unchanged, as Dataverse requires.
-            page = self.send(Method::GET, &next, |r| r.header("Prefer", &prefer)).await?.json()?;
+            let req = ApiRequest::get("read mailboxes", next).header("Prefer", &prefer);
+            page = self.execute(&req).await?.json()?;
             rows.append(&mut page.value);
         }
         Ok(rows)
@@ -118,6 +115,65 @@ impl Connection {
             rows.extend(self.mailboxes_where(Some(&in_filter(column, chunk))).await?);
         }
         Ok(rows)
+    }
+}
+
+/// Where a mailbox's Test & Enable stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestOutcome {
+    /// Scheduled and not finished.
+    Running,
+    /// Never run, or reset and not scheduled.
+    NotRun,
+    Succeeded,
+    /// Which of incoming, outgoing and ACT failed.
+    Failed {
+        incoming: bool,
+        outgoing: bool,
+        act: bool,
+    },
+}
+
+/// Where a mailbox's App for Outlook deployment stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeploymentOutcome {
+    Running,
+    NotInstalled,
+    Installed,
+    Failed(String),
+}
+
+const SUCCESS: i64 = 1;
+const FAILURE: i64 = 2;
+
+impl Mailbox {
+    /// Reads the test result: finished when the scheduled flag is clear; success needs incoming
+    /// and outgoing to succeed, and ACT too when it is synced by server-side sync.
+    pub fn test_outcome(&self) -> TestOutcome {
+        if self.test_scheduled {
+            return TestOutcome::Running;
+        }
+        let (i, o, a) = (self.incoming_status, self.outgoing_status, self.act_status);
+        if i == FAILURE || o == FAILURE || a == FAILURE {
+            return TestOutcome::Failed { incoming: i == FAILURE, outgoing: o == FAILURE, act: a == FAILURE };
+        }
+        let act_ok = self.act_method != 1 || a == SUCCESS;
+        if i == SUCCESS && o == SUCCESS && act_ok { TestOutcome::Succeeded } else { TestOutcome::NotRun }
+    }
+
+    pub fn deployment_outcome(&self) -> DeploymentOutcome {
+        match (self.deployment_scheduled, self.deployment_status) {
+            (true, _) => DeploymentOutcome::Running,
+            (false, 1) => DeploymentOutcome::Installed,
+            (false, 0) => DeploymentOutcome::NotInstalled,
+            (false, status) => DeploymentOutcome::Failed(
+                self.deployment_error.clone().unwrap_or_else(|| format!("deployment status {status}")),
+            ),
+        }
+    }
+
+    pub fn is_approved(&self) -> bool {
+        self.approval == crate::steps::APPROVED
     }
 }
 

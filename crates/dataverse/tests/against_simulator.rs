@@ -167,27 +167,3 @@ async fn tokens_are_renewed_before_they_expire() {
     // Renewed early every time: the simulator never had to refuse an expired token.
     assert_eq!(sim_json(&running, "stats").await["unauthorized"], json!({}));
 }
-
-#[tokio::test]
-async fn mailboxes_are_read_in_bulk_by_ids_and_emails_in_chunks() {
-    let config = SimConfig { mailboxes: 3000, seed: 3, clients: Vec::new(), profile: profile() };
-    let running = sim::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let conn = connect(&running, &sim::default_client().secret);
-    let all = conn.mailboxes_where(None).await.unwrap();
-    assert_eq!(all.len(), 3000, "three pages of 1,000 followed to the end");
-    let mut ids: Vec<uuid::Uuid> = all.iter().take(1234).map(|m| m.id).collect();
-    ids.push(uuid::Uuid::from_u128(5));
-    let before =
-        sim_json(&running, "stats").await["requests"]["retrieve_multiple mailboxes"]["200"].as_u64().unwrap();
-    let got = conn.mailboxes_by_ids(&ids).await.unwrap();
-    assert_eq!(got.len(), 1234, "every existing id once, the unknown one absent");
-    let after =
-        sim_json(&running, "stats").await["requests"]["retrieve_multiple mailboxes"]["200"].as_u64().unwrap();
-    assert_eq!(after - before, 13, "1,235 ids in chunks of 100");
-
-    let emails: Vec<String> =
-        all.iter().skip(10).take(5).map(|m| m.email.clone().unwrap().to_uppercase()).collect();
-    let by_email = conn.mailboxes_by_emails(&emails).await.unwrap();
-    assert_eq!(by_email.len(), 5);
-    assert!(by_email.iter().all(|m| m.approval > 0 && !m.etag.is_empty()));
-}

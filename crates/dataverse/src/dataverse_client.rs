@@ -1,0 +1,143 @@
+//! The client the rest of the product uses: one environment, its pool of application users,
+//! and every request sent within their limits.
+
+use crate::client::{Answer, Connection};
+use crate::coalescer::{BatchOptions, Coalescer};
+use crate::credential::Credential;
+use crate::error::DataverseError;
+use crate::lane::Lane;
+use crate::pool::Pool;
+use crate::request::ApiRequest;
+use crate::roles::RoleCache;
+use crate::whoami::WhoAmI;
+use ratelimit::{Budgets, Limiter, LocalLimiter};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Most concurrent requests per application user Dataverse allows by default.
+pub const MAX_CONCURRENCY: u32 = 52;
+
+/// How the client behaves.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Budgets of each application user (target utilisation included).
+    pub budgets: Budgets,
+    /// Sends after a 429 before giving up on a request.
+    pub max_throttle_waits: u32,
+    /// `$batch` coalescing of writes; None sends every write alone.
+    pub batching: Option<BatchOptions>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(120),
+            budgets: Budgets::default(),
+            max_throttle_waits: 10,
+            batching: Some(BatchOptions::default()),
+        }
+    }
+}
+
+/// One Dataverse environment.
+#[derive(Debug)]
+pub struct Dataverse {
+    org_url: String,
+    pool: Arc<Pool>,
+    coalescer: Option<Coalescer>,
+    options: ClientOptions,
+    pub(crate) roles: RoleCache,
+}
+
+impl Dataverse {
+    /// A client for the org at `org_url` with one lane per credential, each with a local limiter.
+    pub fn new(
+        org_url: &str,
+        credentials: Vec<Credential>,
+        options: ClientOptions,
+    ) -> Result<Self, DataverseError> {
+        let mut lanes = Vec::new();
+        for credential in credentials {
+            let limiter = LocalLimiter::new(options.budgets).map_err(|e| DataverseError::Invalid {
+                status: 0,
+                code: String::new(),
+                message: format!("invalid limits: {e}"),
+            })?;
+            let name = credential.client_id.clone();
+            let conn = Connection::new(org_url, credential, options.timeout)?;
+            lanes.push(Lane::new(conn, Arc::new(limiter) as Arc<dyn Limiter>, name));
+        }
+        let pool = Pool::new(lanes).ok_or_else(|| DataverseError::Invalid {
+            status: 0,
+            code: String::new(),
+            message: "no application user configured: give at least one client id and secret".into(),
+        })?;
+        let pool = Arc::new(pool);
+        let org_url = org_url.trim_end_matches('/').to_string();
+        let coalescer = match options.batching {
+            Some(batch) => {
+                // The batching task needs a runtime to live on.
+                tokio::runtime::Handle::try_current().map_err(|_| DataverseError::Invalid {
+                    status: 0,
+                    code: String::new(),
+                    message: "create the client inside a tokio runtime when batching is on".into(),
+                })?;
+                let api_root = format!("{org_url}{}", crate::client::API_PATH);
+                Some(Coalescer::start(pool.clone(), api_root, batch, options.max_throttle_waits))
+            }
+            None => None,
+        };
+        Ok(Self { org_url, pool, coalescer, options, roles: RoleCache::default() })
+    }
+
+    pub fn org_url(&self) -> &str {
+        &self.org_url
+    }
+
+    pub fn lanes(&self) -> &[Lane] {
+        self.pool.lanes()
+    }
+
+    /// Asks every application user who it is and sets its concurrency from `x-ms-dop-hint`
+    /// (never above 52). Returns the first user's answer.
+    pub async fn connect(&self) -> Result<WhoAmI, DataverseError> {
+        let mut first = None;
+        for lane in self.pool.lanes() {
+            let who = lane.conn.who_am_i().await?;
+            if let Some(hint) = who.dop_hint {
+                lane.limiter.set_concurrency(hint.clamp(1, MAX_CONCURRENCY));
+            }
+            first.get_or_insert(who);
+        }
+        first.ok_or_else(|| DataverseError::Invalid {
+            status: 0,
+            code: String::new(),
+            message: "no lanes".into(),
+        })
+    }
+
+    /// Sends one request through the pool.
+    pub async fn execute(&self, req: &ApiRequest) -> Result<Answer, DataverseError> {
+        self.pool.pick().execute(req, self.options.max_throttle_waits).await
+    }
+
+    /// Sends a write. Writes are where `$batch` coalescing applies.
+    pub async fn write(&self, req: &ApiRequest) -> Result<Answer, DataverseError> {
+        match &self.coalescer {
+            Some(c) => c.submit(req.clone()).await,
+            None => self.execute(req).await,
+        }
+    }
+
+    /// The batching of writes, when on.
+    pub fn coalescer(&self) -> Option<&Coalescer> {
+        self.coalescer.as_ref()
+    }
+
+    /// Absolute URL of a Web API path (for `@odata.id` references).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}/{}", self.org_url, crate::client::API_PATH, path.trim_start_matches('/'))
+    }
+}

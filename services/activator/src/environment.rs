@@ -1,0 +1,33 @@
+//! Picks the environment to work on: from `--config FILE.toml`, or from the `ACTIVATOR_*`
+//! variables.
+
+use anyhow::{Context, Result, bail};
+use dataverse::EnvironmentConfig;
+use std::path::Path;
+
+pub fn load(config: Option<&Path>, name: Option<&str>) -> Result<EnvironmentConfig> {
+    let Some(path) = config else {
+        if name.is_some() {
+            bail!(
+                "--environment needs --config FILE.toml: the ACTIVATOR_* variables describe one environment"
+            );
+        }
+        return dataverse::config::from_vars(|k| std::env::var(k).ok()).map_err(anyhow::Error::msg);
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let envs = dataverse::config::from_toml(&text)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("in {}", path.display()))?;
+    let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
+    match name {
+        Some(n) => envs.iter().find(|e| e.name == n).cloned().with_context(|| {
+            format!("no environment '{n}' in {}: it has {}", path.display(), names.join(", "))
+        }),
+        None if envs.len() == 1 => Ok(envs[0].clone()),
+        None => bail!(
+            "{} has several environments ({}): choose one with --environment",
+            path.display(),
+            names.join(", ")
+        ),
+    }
+}

@@ -1,0 +1,36 @@
+//! `activator`: every role of the product, by subcommand.
+
+mod doctor;
+mod environment;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Rolls out Dynamics 365 App for Outlook to many mailboxes, within Dataverse's limits.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check that an environment has what the rollout needs; exit 0 when it does.
+    Doctor(doctor::Args),
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Doctor(args) => doctor::run(args).await?,
+    };
+    std::process::exit(code);
+}
