@@ -186,10 +186,14 @@ impl Batcher {
             Err(_) => false,
         };
         let current = self.size.load(Ordering::Relaxed);
-        let next =
-            if exec_throttled { (current / 2).max(1) } else { (current + 1).min(self.options.max_size) };
-        self.size.store(next, Ordering::Relaxed);
+        self.size.store(next_size(current, exec_throttled, self.options.max_size), Ordering::Relaxed);
     }
+}
+
+/// The size of the next batch: one more after a batch that passed, half after an
+/// execution-time 429 (a batch is charged the time of all its operations).
+fn next_size(current: usize, exec_throttled: bool, max: usize) -> usize {
+    if exec_throttled { (current / 2).max(1) } else { (current + 1).min(max) }
 }
 
 fn answer_of(op: OpResponse, elapsed: Duration) -> Result<Answer, DataverseError> {
@@ -207,4 +211,17 @@ fn answer_of(op: OpResponse, elapsed: Duration) -> Result<Answer, DataverseError
     }
     let retry_after = op.headers.iter().find(|(n, _)| n == "retry-after").map(|(_, v)| v.as_str());
     Err(DataverseError::from_response(op.status, retry_after, &op.body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_grows_by_one_and_halves_on_an_execution_time_429() {
+        assert_eq!(next_size(10, false, 100), 11);
+        assert_eq!(next_size(100, false, 100), 100);
+        assert_eq!(next_size(40, true, 100), 20);
+        assert_eq!(next_size(1, true, 100), 1);
+    }
 }
