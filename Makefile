@@ -26,7 +26,7 @@ sim: ## Run the Dataverse simulator (override with SIM_ARGS="...")
 bench-sim: ## Measure the simulator's requests per second on this machine
 	$(CARGO) bench -p sim --bench sim_throughput
 
-bench: bench-sim bench-client ## Run every benchmark that exists so far
+bench: bench-sim bench-client bench-store ## Run every benchmark that exists so far
 	@echo "(the rollout benchmark joins 'make bench' with the activation pipeline)"
 
 demo: ## Placeholder: the 2,000-mailbox demo arrives with 'activator run'
@@ -35,8 +35,8 @@ demo: ## Placeholder: the 2,000-mailbox demo arrives with 'activator run'
 bench-client: ## Measure 429 share and budget use of the client against the simulator (about 4 minutes)
 	$(CARGO) bench -p dataverse --bench client_budget
 
-bench-store: ## Placeholder: arrives with the batch store
-	@echo "make bench-store arrives with the batch store (crates/store)" >&2; exit 2
+bench-store: ## Measure both stores with a 100,000-mailbox batch
+	$(CARGO) bench -p store --bench store_scale
 
 bench-api: ## Placeholder: arrives with the HTTP API
 	@echo "make bench-api arrives with the HTTP API (crates/api)" >&2; exit 2

@@ -12,8 +12,10 @@ mod gcra;
 mod limiter;
 mod local;
 mod pause;
+mod redis;
 mod requests;
 
 pub use config::Budgets;
 pub use limiter::{BoxFuture, LimitKind, Limiter, Permit, Snapshot};
 pub use local::LocalLimiter;
+pub use redis::RedisLimiter;

@@ -1,0 +1,83 @@
+//! The store trait: the truth about batches and items. Every change is an atomic, checked
+//! transition, so counters never drift even when a job runs twice.
+
+use crate::error::StoreError;
+use crate::model::{Batch, BatchId, Item, Millis, NewBatch, Progress, Transition};
+use activator_core::{BatchState, ItemState};
+use std::future::Future;
+use std::time::Duration;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub trait BatchStore: Send + Sync + 'static {
+    /// Creates a batch with one pending item per mailbox (step: the first requested one).
+    /// With an idempotency key already used, returns that batch and `false`.
+    fn create_batch(
+        &self,
+        new: NewBatch,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<(Batch, bool)>> + Send;
+
+    fn batch(&self, id: BatchId) -> impl Future<Output = StoreResult<Option<Batch>>> + Send;
+
+    /// Batches newest first; `before` is the id of the last batch of the previous page.
+    fn list_batches(
+        &self,
+        before: Option<BatchId>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<Batch>>> + Send;
+
+    /// Changes the batch's control state if it is `from`; false when it was not.
+    fn set_batch_state(
+        &self,
+        id: BatchId,
+        from: BatchState,
+        to: BatchState,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Exact counts of the batch's items.
+    fn progress(&self, id: BatchId) -> impl Future<Output = StoreResult<Progress>> + Send;
+
+    fn item(&self, id: BatchId, index: u32) -> impl Future<Output = StoreResult<Option<Item>>> + Send;
+
+    /// Items in index order after `after` (exclusive), optionally only those in `state`.
+    fn items(
+        &self,
+        id: BatchId,
+        state: Option<ItemState>,
+        after: Option<u32>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<Item>>> + Send;
+
+    /// Items due for work: pending ones, and waiting ones whose due time has passed, the
+    /// longest-due first, at most `limit`.
+    fn due_items(
+        &self,
+        id: BatchId,
+        now: Millis,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<Item>>> + Send;
+
+    /// Applies a transition if the item is in `from` at `from_step`; counters change with it
+    /// atomically. Returns whether it applied.
+    fn transition(
+        &self,
+        id: BatchId,
+        t: Transition,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Takes or renews the lease of a batch for `holder` until `ttl` from now; false when
+    /// another holder's lease has not expired.
+    fn acquire_lease(
+        &self,
+        id: BatchId,
+        holder: &str,
+        ttl: Duration,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Gives the lease back if `holder` has it.
+    fn release_lease(&self, id: BatchId, holder: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+}

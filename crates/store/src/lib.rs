@@ -1,0 +1,15 @@
+//! Batches and their mailbox items: the [`BatchStore`] trait and its two implementations,
+//! SQLite (embedded, one file) and Redis (shared by many processes).
+
+pub mod batch_store;
+pub mod error;
+mod ids;
+pub mod model;
+pub mod redis_store;
+pub mod sqlite_store;
+
+pub use batch_store::{BatchStore, StoreResult};
+pub use error::StoreError;
+pub use model::{Batch, BatchId, Item, ItemError, Millis, NewBatch, Progress, Transition};
+pub use redis_store::RedisStore;
+pub use sqlite_store::SqliteStore;

@@ -1,0 +1,104 @@
+//! What the store holds: batches, their mailbox items, transitions between item states, and
+//! the exact counters of a batch's progress.
+
+use activator_core::{BatchState, ItemState, Step};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+pub type BatchId = Uuid;
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+/// A batch to create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewBatch {
+    /// A repeat with the same key returns the first batch instead of creating another.
+    pub idempotency_key: Option<String>,
+    pub environment: String,
+    pub steps: Vec<Step>,
+    /// Free-form options (e.g. `configure_org`), kept as given.
+    pub options: serde_json::Value,
+    /// Mailbox references as given (ids or email addresses); an item's index is its position.
+    pub mailboxes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    pub id: BatchId,
+    pub idempotency_key: Option<String>,
+    pub environment: String,
+    pub steps: Vec<Step>,
+    pub options: serde_json::Value,
+    pub state: BatchState,
+    pub total: u64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// The last error an item met, with what the user can do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemError {
+    pub code: String,
+    pub message: String,
+    pub remedy: Option<String>,
+}
+
+/// One mailbox of a batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub batch: BatchId,
+    pub index: u32,
+    /// The reference as given at creation.
+    pub mailbox: String,
+    /// The mailbox's id, once resolved.
+    pub mailbox_id: Option<Uuid>,
+    pub state: ItemState,
+    /// The step the item is at: next to run, running, or waiting on.
+    pub step: Option<Step>,
+    /// Attempts made at the current step.
+    pub attempts: u32,
+    /// When a waiting item is due again.
+    pub due_at: Option<Millis>,
+    pub error: Option<ItemError>,
+    pub updated_at: Millis,
+}
+
+/// A change of one item, applied only when the item is still as the caller saw it (state and
+/// step), so applying it twice changes nothing the second time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub index: u32,
+    pub from: ItemState,
+    /// The step the item must be at (checked together with `from`).
+    pub from_step: Option<Step>,
+    pub to: ItemState,
+    /// New values, replacing the old ones.
+    pub step: Option<Step>,
+    pub attempts: u32,
+    pub due_at: Option<Millis>,
+    pub error: Option<ItemError>,
+    /// Set when Some; kept when None.
+    pub mailbox_id: Option<Uuid>,
+}
+
+/// Exact counts of a batch's items: by state, and by (step, state).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub total: u64,
+    pub by_state: BTreeMap<ItemState, u64>,
+    /// Items by the step they are at; items without a step are not counted here.
+    pub by_step: BTreeMap<Step, BTreeMap<ItemState, u64>>,
+}
+
+impl Progress {
+    pub fn count(&self, state: ItemState) -> u64 {
+        self.by_state.get(&state).copied().unwrap_or(0)
+    }
+
+    /// Items that will change no more.
+    pub fn finished(&self) -> u64 {
+        ItemState::ALL.iter().filter(|s| s.is_final()).map(|s| self.count(*s)).sum()
+    }
+}

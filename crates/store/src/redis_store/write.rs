@@ -1,0 +1,84 @@
+//! Changing items and batches: checked, atomic compare-and-set scripts.
+
+use super::codec::{Patch, check_time};
+use super::keys::member;
+use super::{RedisStore, scripts};
+use crate::batch_store::StoreResult;
+use crate::error::StoreError;
+use crate::model::{BatchId, Millis, Transition};
+use activator_core::{BatchState, ItemState};
+
+pub(super) async fn transition(
+    store: &RedisStore,
+    id: BatchId,
+    t: Transition,
+    now: Millis,
+) -> StoreResult<bool> {
+    if !t.from.can_become(t.to) {
+        return Err(StoreError::Invalid(format!("an item may not go from {} to {}", t.from, t.to)));
+    }
+    check_time("the transition time", now)?;
+    if let Some(due) = t.due_at {
+        check_time("the due time", due)?;
+    }
+    let patch = Patch {
+        state: t.to,
+        step: t.step,
+        attempts: t.attempts,
+        due_at: t.due_at,
+        error: t.error.as_ref(),
+        updated_at: now,
+        mailbox_id: t.mailbox_id,
+    };
+    // The time an item is due since: a pending item now (or its earlier due time), a waiting
+    // one at its due time. Other states leave the due set.
+    let due_score = match t.to {
+        ItemState::Pending => Some(t.due_at.map_or(now, |due| due.min(now))),
+        ItemState::Waiting => Some(t.due_at.unwrap_or(now)),
+        _ => None,
+    };
+    let keys = store.keys.of(id);
+    let applied: i64 = scripts::TRANSITION
+        .key(&keys.items)
+        .key(&keys.counts)
+        .key(&keys.due)
+        .key(&keys.meta)
+        .arg(member(t.index))
+        .arg(t.from.name())
+        .arg(t.from_step.map_or("", |s| s.name()))
+        .arg(t.to.name())
+        .arg(serde_json::to_string(&patch)?)
+        .arg(t.step.map_or("", |s| s.name()))
+        .arg(due_score.map_or(String::new(), |s| s.to_string()))
+        .invoke_async(&mut store.conn())
+        .await?;
+    match applied {
+        1 => Ok(true),
+        0 => Ok(false),
+        -1 => Err(StoreError::BatchNotFound(id)),
+        _ => Err(StoreError::Invalid(format!("batch {id} has no item {}", t.index))),
+    }
+}
+
+pub(super) async fn set_batch_state(
+    store: &RedisStore,
+    id: BatchId,
+    from: BatchState,
+    to: BatchState,
+    now: Millis,
+) -> StoreResult<bool> {
+    if !from.can_become(to) {
+        return Err(StoreError::Invalid(format!("a batch may not go from {from} to {to}")));
+    }
+    let changed: i64 = scripts::SET_BATCH_STATE
+        .key(store.keys.of(id).meta)
+        .arg(from.name())
+        .arg(to.name())
+        .arg(now)
+        .invoke_async(&mut store.conn())
+        .await?;
+    match changed {
+        -1 => Err(StoreError::BatchNotFound(id)),
+        n => Ok(n == 1),
+    }
+}

@@ -1,0 +1,172 @@
+//! Items: reading one, paging through them, finding the due ones, and checked transitions.
+
+use super::batches;
+use super::codec::{self, item_columns};
+use crate::batch_store::StoreResult;
+use crate::error::StoreError;
+use crate::model::{BatchId, Item, Millis, Transition};
+use activator_core::ItemState;
+use sqlx::SqlitePool;
+use sqlx::sqlite::SqliteRow;
+
+const ONE: &str = concat!("SELECT ", item_columns!(), " FROM items WHERE batch = ? AND idx = ?");
+const PAGE: &str =
+    concat!("SELECT ", item_columns!(), " FROM items WHERE batch = ? AND idx > ? ORDER BY idx LIMIT ?");
+// The reads by state name their index: without statistics SQLite would rather walk the
+// primary key from `idx` on and filter on the state, reading every item to find a rare state.
+const PAGE_IN_STATE: &str = concat!(
+    "SELECT ",
+    item_columns!(),
+    " FROM items INDEXED BY items_by_state",
+    " WHERE batch = ? AND state = ? AND idx > ? ORDER BY idx LIMIT ?"
+);
+/// `items_by_due` holds (batch, state, due_at) and then the key's idx: no sort needed.
+const WAITING_DUE: &str = concat!(
+    "SELECT ",
+    item_columns!(),
+    " FROM items INDEXED BY items_by_due",
+    " WHERE batch = ? AND state = ? AND due_at <= ? ORDER BY due_at, idx LIMIT ?"
+);
+const IN_STATE: &str = concat!(
+    "SELECT ",
+    item_columns!(),
+    " FROM items INDEXED BY items_by_state WHERE batch = ? AND state = ? ORDER BY idx LIMIT ?"
+);
+
+pub(super) async fn get(pool: &SqlitePool, id: BatchId, index: u32) -> StoreResult<Option<Item>> {
+    let row = sqlx::query(ONE).bind(codec::id(id)).bind(i64::from(index)).fetch_optional(pool).await?;
+    row.as_ref().map(codec::item_from_row).transpose()
+}
+
+/// In index order after `after`, by the primary key or, with a state, by `items_by_state`.
+pub(super) async fn list(
+    pool: &SqlitePool,
+    id: BatchId,
+    state: Option<ItemState>,
+    after: Option<u32>,
+    limit: usize,
+) -> StoreResult<Vec<Item>> {
+    let key = codec::id(id);
+    let after = after.map_or(-1, i64::from);
+    let rows = match state {
+        None => sqlx::query(PAGE).bind(&key).bind(after).bind(codec::limit(limit)).fetch_all(pool).await?,
+        Some(state) => {
+            sqlx::query(PAGE_IN_STATE)
+                .bind(&key)
+                .bind(state.name())
+                .bind(after)
+                .bind(codec::limit(limit))
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    if rows.is_empty() && !batches::exists(pool, &key).await? {
+        return Err(StoreError::BatchNotFound(id));
+    }
+    to_items(&rows)
+}
+
+/// Waiting items due by `now` (by due time, then index), then pending ones (by index), read in
+/// one snapshot so no item appears twice.
+pub(super) async fn due(pool: &SqlitePool, id: BatchId, now: Millis, limit: usize) -> StoreResult<Vec<Item>> {
+    let key = codec::id(id);
+    let mut tx = pool.begin().await?;
+    let mut rows = sqlx::query(WAITING_DUE)
+        .bind(&key)
+        .bind(ItemState::Waiting.name())
+        .bind(now)
+        .bind(codec::limit(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+    if rows.len() < limit {
+        let pending = sqlx::query(IN_STATE)
+            .bind(&key)
+            .bind(ItemState::Pending.name())
+            .bind(codec::limit(limit - rows.len()))
+            .fetch_all(&mut *tx)
+            .await?;
+        rows.extend(pending);
+    }
+    let found = !rows.is_empty() || batches::exists(&mut *tx, &key).await?;
+    tx.commit().await?;
+    if !found {
+        return Err(StoreError::BatchNotFound(id));
+    }
+    to_items(&rows)
+}
+
+/// Changes the item only if it is still in `t.from` at `t.from_step`; the trigger moves one
+/// count from the old (step, state) to the new one in the same statement.
+pub(super) async fn transition(
+    pool: &SqlitePool,
+    id: BatchId,
+    t: Transition,
+    now: Millis,
+) -> StoreResult<bool> {
+    if !t.from.can_become(t.to) {
+        return Err(StoreError::Invalid(format!(
+            "item {} of batch {id} cannot go from {} to {}",
+            t.index, t.from, t.to
+        )));
+    }
+    let key = codec::id(id);
+    // One statement, so one transaction: the `items_move_count` trigger moves the count.
+    let changed = sqlx::query(
+        "UPDATE items SET state = ?, step = ?, attempts = ?, due_at = ?, error = ?,
+             mailbox_id = COALESCE(?, mailbox_id), updated_at = ?
+         WHERE batch = ? AND idx = ? AND state = ? AND step IS ?",
+    )
+    .bind(t.to.name())
+    .bind(codec::step(t.step))
+    .bind(i64::from(t.attempts))
+    .bind(t.due_at)
+    .bind(codec::error(t.error.as_ref())?)
+    .bind(t.mailbox_id.map(codec::id))
+    .bind(now)
+    .bind(&key)
+    .bind(i64::from(t.index))
+    .bind(t.from.name())
+    .bind(codec::step(t.from_step))
+    .execute(pool)
+    .await?;
+    if changed.rows_affected() > 0 {
+        return Ok(true);
+    }
+    if batches::exists(pool, &key).await? { Ok(false) } else { Err(StoreError::BatchNotFound(id)) }
+}
+
+fn to_items(rows: &[SqliteRow]) -> StoreResult<Vec<Item>> {
+    rows.iter().map(codec::item_from_row).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::super::SqliteStore;
+    use super::*;
+    use sqlx::{AssertSqlSafe, Row};
+
+    async fn plan(store: &SqliteStore, sql: &str) -> String {
+        let rows = sqlx::query(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<_>>().join("; ")
+    }
+
+    #[tokio::test]
+    async fn item_reads_search_an_index_and_never_sort() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        for (sql, index) in [
+            (ONE, "PRIMARY KEY"),
+            (PAGE, "PRIMARY KEY"),
+            (PAGE_IN_STATE, "items_by_state"),
+            (WAITING_DUE, "items_by_due"),
+            (IN_STATE, "items_by_state"),
+        ] {
+            let plan = plan(&store, sql).await;
+            assert!(plan.contains("SEARCH") && plan.contains(index), "{sql}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{sql}: {plan}");
+        }
+    }
+}
