@@ -58,16 +58,30 @@ impl Dataverse {
         credentials: Vec<Credential>,
         options: ClientOptions,
     ) -> Result<Self, DataverseError> {
-        let mut lanes = Vec::new();
+        let mut users = Vec::new();
         for credential in credentials {
             let limiter = LocalLimiter::new(options.budgets).map_err(|e| DataverseError::Invalid {
                 status: 0,
                 code: String::new(),
                 message: format!("invalid limits: {e}"),
             })?;
+            users.push((credential, Arc::new(limiter) as Arc<dyn Limiter>));
+        }
+        Self::with_limiters(org_url, users, options)
+    }
+
+    /// A client whose application users come with their own limiters (say, shared through
+    /// Redis by every process of a deployment).
+    pub fn with_limiters(
+        org_url: &str,
+        users: Vec<(Credential, Arc<dyn Limiter>)>,
+        options: ClientOptions,
+    ) -> Result<Self, DataverseError> {
+        let mut lanes = Vec::new();
+        for (credential, limiter) in users {
             let name = credential.client_id.clone();
             let conn = Connection::new(org_url, credential, options.timeout)?;
-            lanes.push(Lane::new(conn, Arc::new(limiter) as Arc<dyn Limiter>, name));
+            lanes.push(Lane::new(conn, limiter, name));
         }
         let pool = Pool::new(lanes).ok_or_else(|| DataverseError::Invalid {
             status: 0,

@@ -245,3 +245,25 @@ async fn requests_are_spread_over_every_application_user_of_the_pool() {
     assert_eq!(usage["app-1"]["requests_in_window"], 10);
     assert_eq!(usage["app-2"]["requests_in_window"], 10);
 }
+
+#[tokio::test]
+async fn a_client_can_use_limiters_shared_through_redis() {
+    let running = simulator(20, profile()).await;
+    let url = testkit::test_redis_url().await;
+    let prefix = testkit::unique_prefix();
+    let limiter = ratelimit::RedisLimiter::connect(
+        &url,
+        &prefix,
+        &sim::default_client().id,
+        ratelimit::Budgets::default(),
+    )
+    .await
+    .unwrap();
+    let users =
+        vec![(credential(&running), std::sync::Arc::new(limiter) as std::sync::Arc<dyn ratelimit::Limiter>)];
+    let dv = Dataverse::with_limiters(&running.base_url, users, ClientOptions::default()).unwrap();
+    let id = ids_of(&running, "normal").await[0];
+    dv.approve_mailbox(id).await.unwrap();
+    assert!(dv.mailboxes_by_ids(&[id]).await.unwrap()[0].is_approved());
+    testkit::remove_keys(&prefix).await;
+}
