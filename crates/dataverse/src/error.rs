@@ -101,6 +101,11 @@ impl DataverseError {
         let (code, message) = parse_body(body);
         let message =
             if message.is_empty() { format!("HTTP {status} with no error message") } else { message };
+        // Whatever the status (the documented 412 is unconfirmed), a duplicate key means the
+        // association exists already.
+        if code.eq_ignore_ascii_case("0x80040237") || code == "-2147220937" {
+            return Self::AlreadyDone { code, message };
+        }
         match status {
             429 => Self::Throttled {
                 retry_after: parse_retry_after(retry_after),
@@ -114,7 +119,6 @@ impl DataverseError {
                 Self::PrivilegeDenied { code, message, remedy }
             }
             404 => Self::NotFound { code, message },
-            412 if code.eq_ignore_ascii_case("0x80040237") => Self::AlreadyDone { code, message },
             409 | 412 => Self::Conflict { code, message },
             408 | 500..=599 => Self::Transient { status: Some(status), code, message },
             _ => Self::Invalid { status, code, message },
@@ -144,12 +148,16 @@ fn parse_body(body: &[u8]) -> (String, String) {
     (text(&error["code"]), text(&error["message"]))
 }
 
-/// `Retry-After` in seconds (fractions allowed); one second when absent or unreadable.
+/// Longest wait taken from a `Retry-After`; Dataverse's windows are five minutes.
+const MAX_RETRY_AFTER_SECS: f64 = 3600.0;
+
+/// `Retry-After` in seconds (fractions allowed), at most an hour; one second when absent or
+/// unreadable.
 fn parse_retry_after(value: Option<&str>) -> Duration {
     value
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map_or(Duration::from_secs(1), Duration::from_secs_f64)
+        .map_or(Duration::from_secs(1), |s| Duration::from_secs_f64(s.min(MAX_RETRY_AFTER_SECS)))
 }
 
 fn remedy_for_privilege(message: &str) -> String {
@@ -200,6 +208,26 @@ mod tests {
         assert!(matches!(class(503, ""), DataverseError::Transient { status: Some(503), .. }));
         assert!(matches!(class(400, "0x0"), DataverseError::Invalid { status: 400, .. }));
         assert!(!class(404, "").is_retryable() && !class(400, "").is_retryable());
+    }
+
+    #[test]
+    fn a_duplicate_key_is_already_done_whatever_the_status() {
+        for status in [400, 412, 500] {
+            let e = DataverseError::from_response(
+                status,
+                None,
+                &body("0x80040237", "Cannot insert duplicate key."),
+            );
+            assert!(matches!(e, DataverseError::AlreadyDone { .. }), "{status}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn an_absurd_retry_after_is_capped() {
+        let e = DataverseError::from_response(429, Some("1e300"), &body("0x80072322", "m"));
+        assert!(
+            matches!(e, DataverseError::Throttled { retry_after, .. } if retry_after == Duration::from_secs(3600))
+        );
     }
 
     #[test]

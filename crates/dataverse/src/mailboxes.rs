@@ -21,6 +21,15 @@ outgoingemailstatus,actstatus,mailboxstatus,testemailconfigurationscheduled,test
 orgmarkedasprimaryforexchangesync,officeappsdeploymentscheduled,officeappsdeploymentstatus,\
 officeappsdeploymenterror,statecode";
 
+/// Reads a column Dataverse may send as `null` (no value) as the type's default.
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// A mailbox as the rollout sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Mailbox {
@@ -33,35 +42,35 @@ pub struct Mailbox {
     /// The systemuser (or queue) the mailbox belongs to.
     #[serde(rename = "_regardingobjectid_value")]
     pub owner: Option<Uuid>,
-    #[serde(rename = "emailrouteraccessapproval", default)]
+    #[serde(rename = "emailrouteraccessapproval", default, deserialize_with = "null_default")]
     pub approval: i64,
-    #[serde(rename = "incomingemaildeliverymethod", default)]
+    #[serde(rename = "incomingemaildeliverymethod", default, deserialize_with = "null_default")]
     pub incoming_method: i64,
-    #[serde(rename = "outgoingemaildeliverymethod", default)]
+    #[serde(rename = "outgoingemaildeliverymethod", default, deserialize_with = "null_default")]
     pub outgoing_method: i64,
-    #[serde(rename = "actdeliverymethod", default)]
+    #[serde(rename = "actdeliverymethod", default, deserialize_with = "null_default")]
     pub act_method: i64,
-    #[serde(rename = "incomingemailstatus", default)]
+    #[serde(rename = "incomingemailstatus", default, deserialize_with = "null_default")]
     pub incoming_status: i64,
-    #[serde(rename = "outgoingemailstatus", default)]
+    #[serde(rename = "outgoingemailstatus", default, deserialize_with = "null_default")]
     pub outgoing_status: i64,
-    #[serde(rename = "actstatus", default)]
+    #[serde(rename = "actstatus", default, deserialize_with = "null_default")]
     pub act_status: i64,
-    #[serde(rename = "mailboxstatus", default)]
+    #[serde(rename = "mailboxstatus", default, deserialize_with = "null_default")]
     pub status: i64,
-    #[serde(rename = "testemailconfigurationscheduled", default)]
+    #[serde(rename = "testemailconfigurationscheduled", default, deserialize_with = "null_default")]
     pub test_scheduled: bool,
     #[serde(rename = "testmailboxaccesscompletedon")]
     pub test_completed_on: Option<String>,
-    #[serde(rename = "orgmarkedasprimaryforexchangesync", default)]
+    #[serde(rename = "orgmarkedasprimaryforexchangesync", default, deserialize_with = "null_default")]
     pub primary_here: bool,
-    #[serde(rename = "officeappsdeploymentscheduled", default)]
+    #[serde(rename = "officeappsdeploymentscheduled", default, deserialize_with = "null_default")]
     pub deployment_scheduled: bool,
-    #[serde(rename = "officeappsdeploymentstatus", default)]
+    #[serde(rename = "officeappsdeploymentstatus", default, deserialize_with = "null_default")]
     pub deployment_status: i64,
     #[serde(rename = "officeappsdeploymenterror")]
     pub deployment_error: Option<String>,
-    #[serde(rename = "statecode", default)]
+    #[serde(rename = "statecode", default, deserialize_with = "null_default")]
     pub state: i64,
 }
 
@@ -180,6 +189,15 @@ impl Mailbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn null_columns_read_as_their_defaults() {
+        let row = r#"{"mailboxid":"00000000-0000-0000-0000-000000000001","emailaddress":null,
+            "_regardingobjectid_value":null,"emailrouteraccessapproval":null,"officeappsdeploymentstatus":null,
+            "testemailconfigurationscheduled":null,"statecode":0}"#;
+        let m: Mailbox = serde_json::from_str(row).expect("a row with nulls reads");
+        assert_eq!((m.approval, m.deployment_status, m.test_scheduled), (0, 0, false));
+    }
 
     #[test]
     fn literals_double_their_quotes() {

@@ -12,12 +12,25 @@ use tokio::sync::Mutex;
 /// Renew this long before expiry at most (a fifth of the lifetime for short-lived tokens).
 const RENEW_MARGIN: Duration = Duration::from_secs(300);
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Cached {
     value: String,
     renew_at: Instant,
     expires_at: Instant,
 }
+
+impl std::fmt::Debug for Cached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cached")
+            .field("value", &"<redacted>")
+            .field("renew_at", &self.renew_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// After a failed early renewal, how long the current token is used before trying again.
+const RENEW_RETRY: Duration = Duration::from_secs(10);
 
 #[derive(Deserialize)]
 struct TokenAnswer {
@@ -78,14 +91,19 @@ impl TokenSource {
                 *cached = Some(fresh);
                 Ok(value)
             }
-            // A failed early renewal keeps using the token while it is still valid.
-            Err(e) => match cached.as_ref().filter(|c| Instant::now() < c.expires_at) {
-                Some(c) => {
-                    tracing::warn!(error = %e, "token renewal failed; using the current token until it expires");
-                    Ok(c.value.clone())
+            // A failed early renewal keeps using the token while it is still valid, and tries
+            // again a little later rather than on every call.
+            Err(e) => {
+                let now = Instant::now();
+                match cached.as_mut().filter(|c| now < c.expires_at) {
+                    Some(c) => {
+                        c.renew_at = now + RENEW_RETRY.min((c.expires_at - now) / 2);
+                        tracing::warn!(error = %e, "token renewal failed; using the current token until it expires");
+                        Ok(c.value.clone())
+                    }
+                    None => Err(e),
                 }
-                None => Err(e),
-            },
+            }
         }
     }
 

@@ -88,3 +88,21 @@ async fn different_application_users_do_not_share_budgets() {
     b.release(permit, Duration::ZERO);
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn after_a_429_this_process_sends_nothing_until_the_wait_is_over() {
+    let url = testkit::test_redis_url().await;
+    let prefix = testkit::unique_prefix();
+    let limiter = RedisLimiter::connect(&url, &prefix, "app-1", budgets()).await.unwrap();
+    limiter.pause(Duration::from_millis(500), None);
+    let started = Instant::now();
+    let permit = limiter.acquire().await;
+    assert!(started.elapsed() >= Duration::from_millis(490), "admitted after {:?}", started.elapsed());
+    limiter.release(permit, Duration::ZERO);
+}
+
+#[tokio::test]
+async fn a_redis_password_never_appears_in_errors() {
+    let err = RedisLimiter::connect("redis://:hunter2@127.0.0.1:1", "p", "app", budgets()).await.unwrap_err();
+    assert!(!err.contains("hunter2"), "{err}");
+}

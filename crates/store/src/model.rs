@@ -83,6 +83,20 @@ pub struct Transition {
     pub mailbox_id: Option<Uuid>,
 }
 
+impl Transition {
+    /// Checks what every store requires of a transition before applying it: a change the
+    /// state machine allows, and a due time for an item that is to wait.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.from.can_become(self.to) {
+            return Err(format!("item {} may not go from {} to {}", self.index, self.from, self.to));
+        }
+        if self.to == ItemState::Waiting && self.due_at.is_none() {
+            return Err(format!("item {} cannot wait without a due time", self.index));
+        }
+        Ok(())
+    }
+}
+
 /// Exact counts of a batch's items: by state, and by (step, state).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {

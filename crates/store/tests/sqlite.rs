@@ -75,6 +75,7 @@ conformance_tests!(
     a_transition_applies_once,
     a_transition_checks_the_step_as_well,
     a_forbidden_transition_is_refused,
+    waiting_needs_a_due_time,
     a_transition_replaces_step_attempts_due_and_error,
     due_items_are_pending_ones_and_waiting_ones_past_due,
     items_page_in_index_order_and_filter_by_state,

@@ -14,7 +14,7 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
-use tokio::time::{Instant, sleep};
+use tokio::time::{Instant, sleep, sleep_until};
 
 /// Wait before trying Redis again after it failed.
 const RETRY_AFTER_ERROR: Duration = Duration::from_millis(200);
@@ -65,10 +65,12 @@ impl RedisLimiter {
         budgets: Budgets,
     ) -> Result<Self, String> {
         let derived = budgets.derive()?;
-        let client = redis::Client::open(url).map_err(|e| format!("invalid Redis URL {url}: {e}"))?;
-        let conn = ConnectionManager::new(client)
-            .await
-            .map_err(|e| format!("cannot connect to Redis at {url}: {e}"))?;
+        let client = redis::Client::open(url).map_err(|e| format!("invalid Redis URL: {e}"))?;
+        // The address only: the URL may hold a password.
+        let addr = client.get_connection_info().addr().to_string();
+        let conn = ConnectionManager::new(client).await.map_err(|e| {
+            format!("cannot connect to Redis at {addr}: {e}; check that it runs and the URL is right")
+        })?;
         // One hash tag per credential keeps its keys in one slot of a Redis Cluster.
         let base = format!("{prefix}:ratelimit:{{{credential}}}");
         Ok(Self {
@@ -127,8 +129,16 @@ impl RedisLimiter {
             Some(e) => self.to_wall(e),
             None => self.typical.lock().unwrap_or_else(PoisonError::into_inner).unwrap_or(Duration::ZERO),
         };
-        let slot = self.concurrency.acquire().await;
+        let mut failing_since: Option<Instant> = None;
         loop {
+            // A 429 seen by this process holds it back at once, before Redis has heard of it.
+            let local_pause = *self.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(until) = local_pause.filter(|u| *u > Instant::now()) {
+                sleep_until(until).await;
+                continue;
+            }
+            // No slot is held while waiting on the budgets or a pause.
+            let slot = self.concurrency.acquire().await;
             match self.try_admit(reserve).await {
                 Ok(None) => {
                     return Permit::new(
@@ -137,9 +147,19 @@ impl RedisLimiter {
                         Reservation { wall: reserve, typical: expected.is_none() },
                     );
                 }
-                Ok(Some(wait)) => sleep(wait).await,
+                Ok(Some(wait)) => {
+                    drop(slot);
+                    failing_since = None;
+                    sleep(wait).await;
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "shared rate limit unavailable in Redis; trying again");
+                    drop(slot);
+                    let since = *failing_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= Duration::from_secs(5) {
+                        tracing::error!(error = %e, "shared rate limit unavailable in Redis for {:?}; requests wait until it is back", since.elapsed());
+                    } else {
+                        tracing::warn!(error = %e, "shared rate limit unavailable in Redis; trying again");
+                    }
                     sleep(RETRY_AFTER_ERROR).await;
                 }
             }
@@ -188,7 +208,7 @@ impl Limiter for RedisLimiter {
             limit = limit.map(LimitKind::name),
             "pausing the application user in every process"
         );
-        let until = Instant::now() + retry_after;
+        let until = Instant::now().checked_add(retry_after).unwrap_or_else(crate::config::far_future);
         let mut local = self.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
         *local = Some(local.map_or(until, |u| u.max(until)));
         let ttl = self

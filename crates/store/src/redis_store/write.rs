@@ -14,9 +14,7 @@ pub(super) async fn transition(
     t: Transition,
     now: Millis,
 ) -> StoreResult<bool> {
-    if !t.from.can_become(t.to) {
-        return Err(StoreError::Invalid(format!("an item may not go from {} to {}", t.from, t.to)));
-    }
+    t.validate().map_err(|e| StoreError::Invalid(format!("batch {id}: {e}")))?;
     check_time("the transition time", now)?;
     if let Some(due) = t.due_at {
         check_time("the due time", due)?;

@@ -103,12 +103,7 @@ pub(super) async fn transition(
     t: Transition,
     now: Millis,
 ) -> StoreResult<bool> {
-    if !t.from.can_become(t.to) {
-        return Err(StoreError::Invalid(format!(
-            "item {} of batch {id} cannot go from {} to {}",
-            t.index, t.from, t.to
-        )));
-    }
+    t.validate().map_err(|e| StoreError::Invalid(format!("batch {id}: {e}")))?;
     let key = codec::id(id);
     // One statement, so one transaction: the `items_move_count` trigger moves the count.
     let changed = sqlx::query(

@@ -117,6 +117,24 @@ pub async fn a_forbidden_transition_is_refused<S: BatchStore>(store: &S) {
     assert!(matches!(store.transition(b.id, t, NOW).await, Err(StoreError::Invalid(_))));
 }
 
+pub async fn waiting_needs_a_due_time<S: BatchStore>(store: &S) {
+    let (b, _) = store.create_batch(new_batch(1, None), NOW).await.unwrap();
+    assert!(
+        store
+            .transition(b.id, move_item(0, ItemState::Pending, Some(Step::Approve), ItemState::Queued), NOW)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .transition(b.id, move_item(0, ItemState::Queued, Some(Step::Approve), ItemState::Running), NOW)
+            .await
+            .unwrap()
+    );
+    let no_due = move_item(0, ItemState::Running, Some(Step::Approve), ItemState::Waiting);
+    assert!(matches!(store.transition(b.id, no_due, NOW).await, Err(StoreError::Invalid(_))));
+}
+
 pub async fn a_transition_replaces_step_attempts_due_and_error<S: BatchStore>(store: &S) {
     let (b, _) = store.create_batch(new_batch(1, None), NOW).await.unwrap();
     let mailbox = Uuid::from_u128(42);
@@ -291,7 +309,8 @@ pub async fn counters_match_the_items_after_many_transitions<S: BatchStore>(stor
             }
             let to = options[(seed >> 33) as usize % options.len()];
             let step = if round % 2 == 0 { item.step } else { Some(Step::TestAndEnable) };
-            let t = Transition { step, ..move_item(index, item.state, item.step, to) };
+            let due_at = (to == ItemState::Waiting).then_some(NOW + round);
+            let t = Transition { step, due_at, ..move_item(index, item.state, item.step, to) };
             assert!(store.transition(b.id, t, NOW + round).await.unwrap());
         }
     }
@@ -300,21 +319,4 @@ pub async fn counters_match_the_items_after_many_transitions<S: BatchStore>(stor
     assert_eq!(stored, counted);
     let total: u64 = stored.by_state.values().sum();
     assert_eq!(total, 200);
-}
-
-/// Runs every behaviour; each store's tests call this (and may call the parts one by one).
-pub async fn run_all<S: BatchStore>(store: &S) {
-    create_makes_pending_items_at_the_first_step(store).await;
-    create_is_idempotent_on_its_key(store).await;
-    an_empty_batch_is_refused(store).await;
-    a_transition_applies_once(store).await;
-    a_transition_checks_the_step_as_well(store).await;
-    a_forbidden_transition_is_refused(store).await;
-    a_transition_replaces_step_attempts_due_and_error(store).await;
-    due_items_are_pending_ones_and_waiting_ones_past_due(store).await;
-    items_page_in_index_order_and_filter_by_state(store).await;
-    batch_state_changes_are_compare_and_set(store).await;
-    a_lease_has_one_holder_until_it_expires(store).await;
-    unknown_batches_are_reported(store).await;
-    counters_match_the_items_after_many_transitions(store).await;
 }
