@@ -1,0 +1,15 @@
+//! The crate's one error type.
+
+use store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("could not open the queue: {0}")]
+    Open(String),
+    #[error("could not push a job into the queue: {0}")]
+    Push(String),
+    #[error("the worker stopped with an error: {0}")]
+    Worker(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

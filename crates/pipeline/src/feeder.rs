@@ -1,0 +1,187 @@
+//! The feeder: moves due items of a batch from the store into the queue through a bounded
+//! window, and the reconciler that gives back items whose job was lost.
+//!
+//! Only due work is pushed. Each item is first marked Queued in the store, then pushed; a push
+//! that fails is undone (Queued → Pending). The window bounds both one batch's jobs in the
+//! queue (Queued + Running) and the total this process knows of across batches.
+
+use crate::error::PipelineError;
+use crate::job::ItemJob;
+use crate::queue::Queue;
+use activator_core::ItemState;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use store::{BatchId, BatchStore, Item, Millis, Transition};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeederConfig {
+    /// At most this many items of one batch Queued or Running.
+    pub per_batch_window: u64,
+    /// At most this many items Queued or Running over every batch this feeder feeds.
+    pub total_window: u64,
+    /// Items Queued or Running for longer than this are taken back to Pending by
+    /// [`Feeder::reconcile_once`]. Must exceed the longest a handler can run.
+    pub stale_after: Duration,
+}
+
+impl Default for FeederConfig {
+    fn default() -> Self {
+        FeederConfig { per_batch_window: 1_000, total_window: 4_000, stale_after: Duration::from_secs(120) }
+    }
+}
+
+/// What one reconciliation took back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    pub queued_to_pending: usize,
+    pub running_to_pending: usize,
+}
+
+#[derive(Debug)]
+pub struct Feeder {
+    queue: Queue,
+    config: FeederConfig,
+    /// Queued + Running per batch, as last seen (plus what was pushed since).
+    in_flight: Mutex<HashMap<BatchId, u64>>,
+}
+
+impl Feeder {
+    pub fn new(queue: Queue, config: FeederConfig) -> Feeder {
+        Feeder { queue, config, in_flight: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn config(&self) -> &FeederConfig {
+        &self.config
+    }
+
+    /// Pushes as many due items of `batch` as the window has room for; returns how many.
+    pub async fn feed_once<S: BatchStore>(
+        &self,
+        store: &S,
+        batch: BatchId,
+        now: Millis,
+    ) -> Result<usize, PipelineError> {
+        let progress = store.progress(batch).await?;
+        let active = progress.count(ItemState::Queued) + progress.count(ItemState::Running);
+        let others = {
+            let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            map.insert(batch, active);
+            map.iter().filter(|(b, _)| **b != batch).map(|(_, n)| *n).sum::<u64>()
+        };
+        let room = self
+            .config
+            .per_batch_window
+            .saturating_sub(active)
+            .min(self.config.total_window.saturating_sub(others + active));
+        if room == 0 {
+            return Ok(0);
+        }
+        let due = store.due_items(batch, now, usize::try_from(room).unwrap_or(usize::MAX)).await?;
+        let mut pushed = 0usize;
+        let mut failure = None;
+        for item in due {
+            let Some(step) = item.step else { continue };
+            if !self.mark_queued(store, &item, now).await? {
+                continue; // changed under us; the store decides
+            }
+            let job = ItemJob { batch, index: item.index, step };
+            if let Err(e) = self.queue.push(job).await {
+                let back = change(&item, ItemState::Queued, ItemState::Pending);
+                store.transition(batch, back, now).await?;
+                failure = Some(e);
+                break;
+            }
+            pushed += 1;
+        }
+        {
+            let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            *map.entry(batch).or_default() += pushed as u64;
+        }
+        match failure {
+            Some(e) if pushed == 0 => Err(e),
+            Some(e) => {
+                tracing::warn!(%batch, pushed, error = %e, "a push failed; stopped feeding this round");
+                Ok(pushed)
+            }
+            None => Ok(pushed),
+        }
+    }
+
+    /// Forgets a batch (finished, cancelled): its items no longer count in the total window.
+    pub fn forget(&self, batch: BatchId) {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&batch);
+    }
+
+    /// Pending (or Waiting, via Pending) → Queued; false when the item was no longer as read.
+    async fn mark_queued<S: BatchStore>(
+        &self,
+        store: &S,
+        item: &Item,
+        now: Millis,
+    ) -> Result<bool, PipelineError> {
+        let mut from = item.state;
+        if from == ItemState::Waiting {
+            // The state machine has no Waiting → Queued.
+            if !store
+                .transition(item.batch, change(item, ItemState::Waiting, ItemState::Pending), now)
+                .await?
+            {
+                return Ok(false);
+            }
+            from = ItemState::Pending;
+        }
+        if from != ItemState::Pending {
+            return Ok(false);
+        }
+        Ok(store.transition(item.batch, change(item, ItemState::Pending, ItemState::Queued), now).await?)
+    }
+
+    /// Takes items Queued or Running for longer than `stale_after` back to Pending, so the next
+    /// [`feed_once`](Self::feed_once) pushes them again (their job was lost, or their worker died).
+    pub async fn reconcile_once<S: BatchStore>(
+        &self,
+        store: &S,
+        batch: BatchId,
+        now: Millis,
+    ) -> Result<Reconciled, PipelineError> {
+        let stale_ms = i64::try_from(self.config.stale_after.as_millis()).unwrap_or(i64::MAX);
+        let mut out = Reconciled::default();
+        for state in [ItemState::Queued, ItemState::Running] {
+            let mut after = None;
+            loop {
+                let page = store.items(batch, Some(state), after, 1_000).await?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.index);
+                for item in page.iter().filter(|i| now.saturating_sub(i.updated_at) > stale_ms) {
+                    if store.transition(batch, change(item, state, ItemState::Pending), now).await? {
+                        match state {
+                            ItemState::Queued => out.queued_to_pending += 1,
+                            _ => out.running_to_pending += 1,
+                        }
+                    }
+                }
+            }
+        }
+        if out != Reconciled::default() {
+            tracing::info!(%batch, ?out, "reconciled stale items back to pending");
+        }
+        Ok(out)
+    }
+}
+
+/// The transition of `item` from `from` to `to`, keeping everything else as it is (a due time
+/// only matters while waiting).
+pub(crate) fn change(item: &Item, from: ItemState, to: ItemState) -> Transition {
+    Transition {
+        index: item.index,
+        from,
+        from_step: item.step,
+        to,
+        step: item.step,
+        attempts: item.attempts,
+        due_at: None,
+        error: item.error.clone(),
+        mailbox_id: None,
+    }
+}

@@ -1,0 +1,13 @@
+//! The job the queue carries: which item of which batch, and the step to run. Everything else
+//! (attempts, due time, errors) lives in the store.
+
+use activator_core::Step;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ItemJob {
+    pub batch: Uuid,
+    pub index: u32,
+    pub step: Step,
+}

@@ -1,0 +1,139 @@
+//! The big one: 20,000 items through worker processes on apalis-redis; the first worker is
+//! SIGKILLed a third of the way through and a second one started. Every item must end Done
+//! exactly once, whatever the queue lost or delivered twice.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use activator_core::ItemState;
+use common::{assert_only_done, create_batch};
+use pipeline::demo_handler::now;
+use pipeline::{Feeder, FeederConfig, Queue, QueueConfig, QueueTuning};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use store::BatchStore;
+
+const ITEMS: u64 = 20_000;
+
+use testkit::{Running, example};
+
+fn start_worker(bin: &PathBuf, url: &str, prefix: &str, store_prefix: &str, batch: uuid::Uuid) -> Running {
+    let child = Command::new(bin)
+        .args([
+            "--redis",
+            url,
+            "--prefix",
+            prefix,
+            "--store-prefix",
+            store_prefix,
+            "--batch",
+            &batch.to_string(),
+            "--work-ms",
+            "20",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Running(child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_worker_loses_nothing() {
+    let bin = example("queue_worker");
+    let url = testkit::test_redis_url().await;
+    let prefix = testkit::unique_prefix();
+    let (store_prefix, namespace) = (format!("{prefix}:store"), format!("{prefix}:queue"));
+    let store = store::RedisStore::connect(&url, &store_prefix).await.unwrap();
+    let batch = create_batch(&store, ITEMS as usize).await;
+    let queue = Queue::open(
+        &QueueConfig::Redis { url: url.clone(), namespace: namespace.clone() },
+        &QueueTuning::default(),
+    )
+    .await
+    .unwrap();
+    let stale_after = Duration::from_secs(30);
+    let feeder = Feeder::new(queue, FeederConfig { stale_after, ..FeederConfig::default() });
+
+    let started = Instant::now();
+    let mut worker = start_worker(&bin, &url, &namespace, &store_prefix, batch);
+    let mut killed_at: Option<Instant> = None;
+    let mut at_kill: BTreeSet<u32> = BTreeSet::new();
+    let mut recovered_after: Option<Duration> = None;
+    let (mut queued_back, mut running_back) = (0, 0);
+    let mut last_reconcile = Instant::now();
+    let deadline = Duration::from_secs(300);
+    let progress = loop {
+        let p = store.progress(batch).await.unwrap();
+        let done = p.count(ItemState::Done);
+        let active = p.count(ItemState::Queued) + p.count(ItemState::Running);
+        assert!(active <= feeder.config().per_batch_window, "window exceeded: {p:?}");
+        if let (Some(k), None) = (killed_at, recovered_after) {
+            let mut all_done = true;
+            for index in &at_kill {
+                let item = store.item(batch, *index).await.unwrap().unwrap();
+                if item.state != ItemState::Done {
+                    all_done = false;
+                    break;
+                }
+            }
+            if all_done {
+                recovered_after = Some(k.elapsed());
+                eprintln!(
+                    "every item held at the kill ({}) done {:?} after the kill",
+                    at_kill.len(),
+                    k.elapsed()
+                );
+            }
+        }
+        if done == ITEMS {
+            break p;
+        }
+        assert!(started.elapsed() < deadline, "not done within {deadline:?}: {p:?}");
+        if last_reconcile.elapsed() > Duration::from_secs(2) {
+            let r = feeder.reconcile_once(&store, batch, now()).await.unwrap();
+            queued_back += r.queued_to_pending;
+            running_back += r.running_to_pending;
+            last_reconcile = Instant::now();
+        }
+        let pushed = feeder.feed_once(&store, batch, now()).await.unwrap();
+        if killed_at.is_none() && done >= ITEMS / 3 && pushed > 0 {
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            worker.0.kill().unwrap(); // SIGKILL
+            worker.0.wait().unwrap();
+            let now_killed = Instant::now();
+            killed_at = Some(now_killed);
+            // What the dead worker left: Running, and Queued (some fetched by it).
+            for state in [ItemState::Running] {
+                let mut after = None;
+                loop {
+                    let page = store.items(batch, Some(state), after, 1_000).await.unwrap();
+                    let Some(last) = page.last() else { break };
+                    after = Some(last.index);
+                    at_kill.extend(page.iter().map(|i| i.index));
+                }
+            }
+            let p = store.progress(batch).await.unwrap();
+            let done = p.count(ItemState::Done);
+            eprintln!(
+                "killed the first worker at {:?} with done {done}, running {}, queued {}",
+                started.elapsed(),
+                p.count(ItemState::Running),
+                p.count(ItemState::Queued)
+            );
+            worker = start_worker(&bin, &url, &namespace, &store_prefix, batch);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let took = started.elapsed();
+    drop(worker);
+    assert_only_done(&progress, ITEMS);
+    eprintln!(
+        "{ITEMS} items done in {took:?}; reconciler took back {queued_back} queued and {running_back} \
+         running; recovery after the kill: {recovered_after:?}"
+    );
+    assert!(killed_at.is_some());
+    testkit::remove_keys(&prefix).await;
+}
