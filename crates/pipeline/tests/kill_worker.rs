@@ -10,7 +10,7 @@ use common::{assert_only_done, create_batch};
 use pipeline::demo_handler::now;
 use pipeline::{Feeder, FeederConfig, Queue, QueueConfig, QueueTuning};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use store::BatchStore;
@@ -19,7 +19,19 @@ const ITEMS: u64 = 20_000;
 
 use testkit::{Running, example};
 
-fn start_worker(bin: &PathBuf, url: &str, prefix: &str, store_prefix: &str, batch: uuid::Uuid) -> Running {
+fn start_worker(bin: &Path, url: &str, prefix: &str, store_prefix: &str, batch: uuid::Uuid) -> Running {
+    start_worker_with(bin, url, prefix, store_prefix, batch, 20)
+}
+
+/// A worker process whose every job takes `work_ms`.
+fn start_worker_with(
+    bin: &Path,
+    url: &str,
+    prefix: &str,
+    store_prefix: &str,
+    batch: uuid::Uuid,
+    work_ms: u64,
+) -> Running {
     let child = Command::new(bin)
         .args([
             "--redis",
@@ -31,7 +43,7 @@ fn start_worker(bin: &PathBuf, url: &str, prefix: &str, store_prefix: &str, batc
             "--batch",
             &batch.to_string(),
             "--work-ms",
-            "20",
+            &work_ms.to_string(),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -135,5 +147,45 @@ async fn a_killed_worker_loses_nothing() {
          running; recovery after the kill: {recovered_after:?}"
     );
     assert!(killed_at.is_some());
+    testkit::remove_keys(&prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_running_jobs_finish_and_takes_no_more() {
+    let bin = example("queue_worker");
+    let url = testkit::test_redis_url().await;
+    let prefix = testkit::unique_prefix();
+    let (store_prefix, namespace) = (format!("{prefix}:store"), format!("{prefix}:queue"));
+    let store = store::RedisStore::connect(&url, &store_prefix).await.unwrap();
+    let batch = create_batch(&store, 60).await;
+    let queue = Queue::open(
+        &QueueConfig::Redis { url: url.clone(), namespace: namespace.clone() },
+        &QueueTuning::default(),
+    )
+    .await
+    .unwrap();
+    let feeder = Feeder::new(queue, FeederConfig::default());
+    feeder.feed_once(&store, batch, now()).await.unwrap();
+    let mut worker = start_worker_with(&bin, &url, &namespace, &store_prefix, batch, 1500);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while store.progress(batch).await.unwrap().count(ItemState::Running) == 0 {
+        assert!(Instant::now() < deadline, "no job started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = Command::new("kill").args(["-TERM", &worker.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = loop {
+        if let Some(exit) = worker.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "the worker did not stop after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    let p = store.progress(batch).await.unwrap();
+    assert_eq!(p.count(ItemState::Running), 0, "a running job was abandoned: {p:?}");
+    assert!(p.count(ItemState::Done) >= 1, "{p:?}");
+    assert!(p.count(ItemState::Queued) >= 1, "the worker took every job before stopping: {p:?}");
     testkit::remove_keys(&prefix).await;
 }
