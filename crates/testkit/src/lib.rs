@@ -1,7 +1,8 @@
-//! Test support shared by the workspace's tests: a Redis to test against, and the project's
-//! binaries and examples built and run as processes.
+//! Test support shared by the workspace's tests: a Redis to test against (given, private, or in a
+//! container), and the project's binaries and examples built and run as processes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod container;
 mod processes;
 mod redis_server;
 

@@ -2,7 +2,8 @@
 //!
 //! In order: the URL in `ACTIVATOR_TEST_REDIS_URL`; else a private `redis-server` (found on
 //! PATH) started once for the whole test binary on a free port, without persistence, and
-//! stopped when the test binary exits; else the tests fail, saying how to give them a Redis.
+//! stopped when the test binary exits; else one in a container (testcontainers) when a Docker
+//! engine answers; else the tests fail, saying how to give them a Redis.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -22,9 +23,19 @@ pub async fn test_redis_url() -> String {
         return url;
     }
     static PRIVATE: OnceLock<Result<PrivateRedis, String>> = OnceLock::new();
-    match PRIVATE.get_or_init(PrivateRedis::start) {
-        Ok(redis) => redis.url.clone(),
-        Err(why) => panic!("{why}"),
+    let no_server = match PRIVATE.get_or_init(PrivateRedis::start) {
+        Ok(redis) => return redis.url.clone(),
+        Err(why) => why.clone(),
+    };
+    match crate::container::redis_url().await {
+        Ok(url) => url,
+        Err(no_docker) => panic!(
+            "the Redis tests need a Redis server and found none. Give them one of three ways: \
+             (1) set {URL_VARIABLE} to a Redis they may write to (e.g. redis://127.0.0.1:6379); \
+             (2) install redis-server so that it is on PATH (apt-get install redis-server) and \
+             they start a private one; (3) run a Docker engine and they start one with \
+             testcontainers. Here: {no_server}; {no_docker}"
+        ),
     }
 }
 
@@ -47,14 +58,7 @@ struct PrivateRedis {
 impl PrivateRedis {
     fn start() -> Result<PrivateRedis, String> {
         let Some(server) = find_on_path("redis-server") else {
-            return Err(format!(
-                "the Redis tests need a Redis server and found none. Give them one of three ways: \
-                 (1) set {URL_VARIABLE} to a Redis they may write to (e.g. redis://127.0.0.1:6379); \
-                 (2) install redis-server so that it is on PATH (apt-get install redis-server) and \
-                 they start a private one; (3) run Docker and start one there (docker run --rm -d \
-                 -p 6379:6379 redis:7), then set {URL_VARIABLE}=redis://127.0.0.1:6379 (no \
-                 testcontainers crate is used, so the tests do not start containers themselves)"
-            ));
+            return Err("no redis-server on PATH".to_string());
         };
         let mut last_error = String::new();
         // Another process may take the free port between our probe and the server's bind.
