@@ -97,6 +97,11 @@ impl Transition {
     }
 }
 
+/// Checks a batch control change against the state machine before a store applies it.
+pub fn check_batch_change(from: BatchState, to: BatchState) -> Result<(), String> {
+    if from.can_become(to) { Ok(()) } else { Err(format!("a batch may not go from {from} to {to}")) }
+}
+
 /// Exact counts of a batch's items: by state, and by (step, state).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {

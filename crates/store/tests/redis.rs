@@ -223,26 +223,7 @@ async fn due_items_come_longest_due_first() {
     let store = store().await;
     let (b, _) = store.create_batch(new_batch(3, None), NOW).await.unwrap();
     for i in [0, 1] {
-        assert!(
-            store
-                .transition(
-                    b.id,
-                    move_item(i, ItemState::Pending, Some(Step::Approve), ItemState::Queued),
-                    NOW
-                )
-                .await
-                .unwrap()
-        );
-        assert!(
-            store
-                .transition(
-                    b.id,
-                    move_item(i, ItemState::Queued, Some(Step::Approve), ItemState::Running),
-                    NOW
-                )
-                .await
-                .unwrap()
-        );
+        conformance::start_running(&store, b.id, i).await;
     }
     let wait = |i: u32, due: i64| Transition {
         due_at: Some(due),

@@ -207,9 +207,7 @@ async fn due_items_are_the_longest_due_waiting_then_pending_by_index() {
     let (b, _) = store.create_batch(new_batch(8, None), NOW).await.unwrap();
     // Items 1, 3 and 5 wait, due at different times; 6 is running; the rest are pending.
     for (index, due) in [(1, NOW + 30), (3, NOW + 10), (5, NOW + 20), (6, 0)] {
-        assert!(store.transition(b.id, queue(index), NOW).await.unwrap());
-        let run = move_item(index, ItemState::Queued, Some(Step::Approve), ItemState::Running);
-        assert!(store.transition(b.id, run, NOW).await.unwrap());
+        conformance::start_running(&store, b.id, index).await;
         if due > 0 {
             let wait = Transition {
                 due_at: Some(due),
@@ -324,9 +322,7 @@ async fn a_batch_of_20000_items_counts_exactly_and_pages_its_due_items() {
     // longest-due), the odd ones are due in the future.
     let waiting: Vec<u32> = (0..N).step_by(400).collect();
     for (n, &index) in waiting.iter().enumerate() {
-        assert!(store.transition(b.id, queue(index), NOW).await.unwrap());
-        let run = move_item(index, ItemState::Queued, Some(Step::Approve), ItemState::Running);
-        assert!(store.transition(b.id, run, NOW).await.unwrap());
+        conformance::start_running(&store, b.id, index).await;
         let due = if n % 2 == 0 { NOW - 1_000 - i64::from(index) } else { NOW + 1_000_000 };
         let wait = Transition {
             due_at: Some(due),

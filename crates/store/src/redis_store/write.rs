@@ -65,9 +65,7 @@ pub(super) async fn set_batch_state(
     to: BatchState,
     now: Millis,
 ) -> StoreResult<bool> {
-    if !from.can_become(to) {
-        return Err(StoreError::Invalid(format!("a batch may not go from {from} to {to}")));
-    }
+    crate::model::check_batch_change(from, to).map_err(StoreError::Invalid)?;
     let changed: i64 = scripts::SET_BATCH_STATE
         .key(store.keys.of(id).meta)
         .arg(from.name())

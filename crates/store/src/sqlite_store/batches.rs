@@ -151,9 +151,7 @@ pub(super) async fn set_state(
     to: BatchState,
     now: Millis,
 ) -> StoreResult<bool> {
-    if !from.can_become(to) {
-        return Err(StoreError::Invalid(format!("a batch cannot go from {from} to {to}")));
-    }
+    crate::model::check_batch_change(from, to).map_err(StoreError::Invalid)?;
     let key = codec::id(id);
     let done = sqlx::query("UPDATE batches SET state = ?, updated_at = ? WHERE id = ? AND state = ?")
         .bind(to.name())

@@ -34,6 +34,14 @@ pub fn move_item(index: u32, from: ItemState, step: Option<Step>, to: ItemState)
     }
 }
 
+/// Takes a pending item at the first step through queued to running.
+pub async fn start_running<S: BatchStore>(store: &S, batch: Uuid, index: u32) {
+    for (from, to) in [(ItemState::Pending, ItemState::Queued), (ItemState::Queued, ItemState::Running)] {
+        let t = move_item(index, from, Some(Step::Approve), to);
+        assert!(store.transition(batch, t, NOW).await.unwrap(), "item {index}: {from} -> {to}");
+    }
+}
+
 /// Counts recomputed from the items themselves.
 async fn recount<S: BatchStore>(store: &S, id: Uuid) -> Progress {
     let mut p = Progress::default();
@@ -119,18 +127,7 @@ pub async fn a_forbidden_transition_is_refused<S: BatchStore>(store: &S) {
 
 pub async fn waiting_needs_a_due_time<S: BatchStore>(store: &S) {
     let (b, _) = store.create_batch(new_batch(1, None), NOW).await.unwrap();
-    assert!(
-        store
-            .transition(b.id, move_item(0, ItemState::Pending, Some(Step::Approve), ItemState::Queued), NOW)
-            .await
-            .unwrap()
-    );
-    assert!(
-        store
-            .transition(b.id, move_item(0, ItemState::Queued, Some(Step::Approve), ItemState::Running), NOW)
-            .await
-            .unwrap()
-    );
+    start_running(store, b.id, 0).await;
     let no_due = move_item(0, ItemState::Running, Some(Step::Approve), ItemState::Waiting);
     assert!(matches!(store.transition(b.id, no_due, NOW).await, Err(StoreError::Invalid(_))));
 }
@@ -171,26 +168,7 @@ pub async fn a_transition_replaces_step_attempts_due_and_error<S: BatchStore>(st
 pub async fn due_items_are_pending_ones_and_waiting_ones_past_due<S: BatchStore>(store: &S) {
     let (b, _) = store.create_batch(new_batch(6, None), NOW).await.unwrap();
     for i in 0..4 {
-        assert!(
-            store
-                .transition(
-                    b.id,
-                    move_item(i, ItemState::Pending, Some(Step::Approve), ItemState::Queued),
-                    NOW
-                )
-                .await
-                .unwrap()
-        );
-        assert!(
-            store
-                .transition(
-                    b.id,
-                    move_item(i, ItemState::Queued, Some(Step::Approve), ItemState::Running),
-                    NOW
-                )
-                .await
-                .unwrap()
-        );
+        start_running(store, b.id, i).await;
     }
     let wait = |i: u32, due: i64| Transition {
         due_at: Some(due),
