@@ -24,3 +24,64 @@ pub fn start_simulator(args: &[&str]) -> (Running, String) {
     assert!(url.starts_with("http://127.0.0.1:"), "dataverse-sim's ready line was {line:?}");
     (Running(child), url)
 }
+
+/// A fresh folder under the system's temporary folder, for one test's files.
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("activator-e2e-{name}-{}", testkit::unique_prefix()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
+
+/// The simulator's quick profile for rollout tests: asynchronous processes of well under a
+/// second, and a 10 s limits window (the client is told the same with [`CLIENT_LIMITS`]).
+pub const QUICK_SIM: [&str; 6] =
+    ["--test-delay-ms", "200..800", "--deploy-delay-ms", "100..400", "--window-secs", "10"];
+
+/// The client's limits matching [`QUICK_SIM`].
+pub const CLIENT_LIMITS: [&str; 2] = ["--window-secs", "10"];
+
+/// `activator` as a command, configured for the simulator at `sim` by the `ACTIVATOR_*`
+/// variables (the simulator's default application user).
+pub fn activator(sim: &str) -> Command {
+    let mut cmd = Command::new(binary("activator"));
+    cmd.env("ACTIVATOR_DATAVERSE_URL", sim)
+        .env("ACTIVATOR_AUTHORITY", format!("{sim}/tenant"))
+        .env("ACTIVATOR_CLIENT_ID", "51f81489-12ee-4a9e-aaae-a2591f45987d")
+        .env("ACTIVATOR_CLIENT_SECRET", "sim-secret")
+        .env_remove("ACTIVATOR_STATE")
+        .env_remove("ACTIVATOR_REDIS_URL");
+    cmd
+}
+
+/// GET `path` of the simulator as JSON.
+pub async fn sim_json(sim: &str, path: &str) -> serde_json::Value {
+    let url = format!("{sim}{path}");
+    let answer = reqwest::get(&url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    answer.json().await.unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
+/// Every seeded mailbox id by its case (`/_sim/mailboxes`).
+pub async fn mailboxes_by_case(sim: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    serde_json::from_value(sim_json(sim, "/_sim/mailboxes").await).unwrap_or_else(|e| panic!("cases: {e}"))
+}
+
+/// Total writes the simulator has taken.
+pub async fn writes(sim: &str) -> u64 {
+    sim_json(sim, "/_sim/stats").await["writes"]["total"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("stats without writes"))
+}
+
+/// Rows of a results CSV, as maps from column name to value.
+pub fn read_results(path: &std::path::Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut reader =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let headers = reader.headers().unwrap_or_else(|e| panic!("results header: {e}")).clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap_or_else(|e| panic!("results row: {e}"));
+            headers.iter().zip(r.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()
+        })
+        .collect()
+}

@@ -13,8 +13,11 @@ pub enum ItemState {
     Queued,
     /// A worker is running its step.
     Running,
-    /// Waiting until a due time: a retry, a Retry-After, or an asynchronous process to verify.
+    /// Waiting until a due time: a retry or a Retry-After.
     Waiting,
+    /// Dataverse runs an asynchronous process (Test & Enable, app deployment) for it; the
+    /// verification sweep reads the result. Its due time is the deadline of that process.
+    Verifying,
     /// Every requested step done.
     Done,
     /// Stopped by a permanent error or after its last attempt.
@@ -26,11 +29,12 @@ pub enum ItemState {
 }
 
 impl ItemState {
-    pub const ALL: [ItemState; 8] = [
+    pub const ALL: [ItemState; 9] = [
         ItemState::Pending,
         ItemState::Queued,
         ItemState::Running,
         ItemState::Waiting,
+        ItemState::Verifying,
         ItemState::Done,
         ItemState::Failed,
         ItemState::Skipped,
@@ -43,6 +47,7 @@ impl ItemState {
             ItemState::Queued => "queued",
             ItemState::Running => "running",
             ItemState::Waiting => "waiting",
+            ItemState::Verifying => "verifying",
             ItemState::Done => "done",
             ItemState::Failed => "failed",
             ItemState::Skipped => "skipped",
@@ -59,10 +64,13 @@ impl ItemState {
     pub fn can_become(self, to: ItemState) -> bool {
         use ItemState::*;
         match (self, to) {
-            (Pending, Queued | Skipped | Done | Failed | Cancelled) => true,
+            // Planning may find a step already done, or its process already running.
+            // A pending item may be re-planned in place (its step or mailbox id set).
+            (Pending, Pending | Queued | Verifying | Skipped | Done | Failed | Cancelled) => true,
             (Queued, Running | Pending | Cancelled) => true,
-            (Running, Waiting | Done | Failed | Pending | Cancelled) => true,
-            (Waiting, Pending | Done | Failed | Cancelled) => true,
+            (Running, Waiting | Verifying | Done | Failed | Pending | Cancelled) => true,
+            (Waiting, Pending | Verifying | Done | Failed | Cancelled) => true,
+            (Verifying, Pending | Done | Failed | Cancelled) => true,
             // A retry of a failed item starts over from pending.
             (Failed, Pending) => true,
             _ => false,

@@ -3,6 +3,7 @@
 
 pub mod batch_state;
 pub mod item_state;
+pub mod mailbox_list;
 pub mod step;
 
 pub use batch_state::BatchState;

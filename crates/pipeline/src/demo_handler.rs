@@ -2,11 +2,13 @@
 //! the job's item Queued → Running → Done, each transition applied only if the item is as
 //! expected, so a job delivered twice changes nothing the second time.
 
-use crate::feeder::change;
+use crate::item_change::change;
 use crate::job::ItemJob;
 use activator_core::ItemState;
 use std::time::Duration;
-use store::{BatchStore, Millis};
+
+pub use crate::clock::now;
+use store::BatchStore;
 
 /// Runs the job's (empty) step; true when this call moved the item to Done.
 pub async fn run_to_done<S: BatchStore>(store: &S, job: ItemJob) -> bool {
@@ -38,10 +40,4 @@ async fn try_run<S: BatchStore>(store: &S, job: ItemJob, work: Duration) -> Resu
     }
     let running = store::Item { state: ItemState::Running, ..item };
     store.transition(job.batch, change(&running, ItemState::Running, ItemState::Done), now()).await
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now() -> Millis {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }

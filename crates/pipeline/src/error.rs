@@ -12,4 +12,10 @@ pub enum PipelineError {
     Worker(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("Dataverse: {0}")]
+    Dataverse(#[from] dataverse::DataverseError),
+    #[error("{0}")]
+    Options(String),
+    #[error("cannot write the results: {0}")]
+    Results(String),
 }

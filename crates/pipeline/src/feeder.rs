@@ -6,10 +6,13 @@
 //! queue (Queued + Running) and the total this process knows of across batches.
 
 use crate::error::PipelineError;
+use crate::item_change::change;
 use crate::job::ItemJob;
+use crate::planner::Ready;
 use crate::queue::Queue;
 use activator_core::ItemState;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 use store::{BatchId, BatchStore, Item, Millis, Transition};
@@ -55,39 +58,59 @@ impl Feeder {
         &self.config
     }
 
-    /// Pushes as many due items of `batch` as the window has room for; returns how many.
+    /// Pushes as many due items of `batch` as the window has room for, as they are (no
+    /// planning); returns how many.
     pub async fn feed_once<S: BatchStore>(
         &self,
         store: &S,
         batch: BatchId,
         now: Millis,
     ) -> Result<usize, PipelineError> {
-        let progress = store.progress(batch).await?;
-        let active = progress.count(ItemState::Queued) + progress.count(ItemState::Running);
-        let others = {
-            let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-            map.insert(batch, active);
-            map.iter().filter(|(b, _)| **b != batch).map(|(_, n)| *n).sum::<u64>()
-        };
-        let room = self
-            .config
-            .per_batch_window
-            .saturating_sub(active)
-            .min(self.config.total_window.saturating_sub(others + active));
+        self.feed_planned(store, batch, now, |items| async move {
+            Ok(items
+                .into_iter()
+                .filter_map(|item| {
+                    let step = item.step?;
+                    let mailbox_id = item.mailbox_id;
+                    Some(Ready { item, step, mailbox_id, user: None })
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// Takes as many due items of `batch` as the window has room for, lets `plan` decide
+    /// which of them must run (and at which step), and pushes those; returns how many.
+    pub async fn feed_planned<S, P, Fut>(
+        &self,
+        store: &S,
+        batch: BatchId,
+        now: Millis,
+        plan: P,
+    ) -> Result<usize, PipelineError>
+    where
+        S: BatchStore,
+        P: FnOnce(Vec<Item>) -> Fut,
+        Fut: Future<Output = Result<Vec<Ready>, PipelineError>>,
+    {
+        let room = self.room(store, batch).await?;
         if room == 0 {
             return Ok(0);
         }
         let due = store.due_items(batch, now, usize::try_from(room).unwrap_or(usize::MAX)).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let ready = plan(due).await?;
         let mut pushed = 0usize;
         let mut failure = None;
-        for item in due {
-            let Some(step) = item.step else { continue };
-            if !self.mark_queued(store, &item, now).await? {
+        for r in ready {
+            let Some(queued) = self.mark_queued(store, &r, now).await? else {
                 continue; // changed under us; the store decides
-            }
-            let job = ItemJob { batch, index: item.index, step };
+            };
+            let job = ItemJob { batch, index: r.item.index, step: r.step, user: r.user };
             if let Err(e) = self.queue.push(job).await {
-                let back = change(&item, ItemState::Queued, ItemState::Pending);
+                let back = change(&queued, ItemState::Queued, ItemState::Pending);
                 store.transition(batch, back, now).await?;
                 failure = Some(e);
                 break;
@@ -108,18 +131,40 @@ impl Feeder {
         }
     }
 
+    /// How many more jobs `batch` may have in the queue now: its own window, and its fair
+    /// share of the total window among the batches this feeder feeds.
+    async fn room<S: BatchStore>(&self, store: &S, batch: BatchId) -> Result<u64, PipelineError> {
+        let progress = store.progress(batch).await?;
+        let active = progress.count(ItemState::Queued) + progress.count(ItemState::Running);
+        let (others, batches) = {
+            let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            map.insert(batch, active);
+            let others = map.iter().filter(|(b, _)| **b != batch).map(|(_, n)| *n).sum::<u64>();
+            (others, map.len() as u64)
+        };
+        let fair_share = (self.config.total_window / batches.max(1)).max(1);
+        Ok(self
+            .config
+            .per_batch_window
+            .min(fair_share)
+            .saturating_sub(active)
+            .min(self.config.total_window.saturating_sub(others + active)))
+    }
+
     /// Forgets a batch (finished, cancelled): its items no longer count in the total window.
     pub fn forget(&self, batch: BatchId) {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&batch);
     }
 
-    /// Pending (or Waiting, via Pending) → Queued; false when the item was no longer as read.
+    /// Pending (or Waiting, via Pending) → Queued at the planned step; the item as queued, or
+    /// None when it was no longer as read.
     async fn mark_queued<S: BatchStore>(
         &self,
         store: &S,
-        item: &Item,
+        ready: &Ready,
         now: Millis,
-    ) -> Result<bool, PipelineError> {
+    ) -> Result<Option<Item>, PipelineError> {
+        let item = &ready.item;
         let mut from = item.state;
         if from == ItemState::Waiting {
             // The state machine has no Waiting → Queued.
@@ -127,14 +172,33 @@ impl Feeder {
                 .transition(item.batch, change(item, ItemState::Waiting, ItemState::Pending), now)
                 .await?
             {
-                return Ok(false);
+                return Ok(None);
             }
             from = ItemState::Pending;
         }
         if from != ItemState::Pending {
-            return Ok(false);
+            return Ok(None);
         }
-        Ok(store.transition(item.batch, change(item, ItemState::Pending, ItemState::Queued), now).await?)
+        let same_step = item.step == Some(ready.step);
+        let t = Transition {
+            step: Some(ready.step),
+            attempts: if same_step { item.attempts } else { 0 },
+            error: if same_step { item.error.clone() } else { None },
+            mailbox_id: ready.mailbox_id,
+            ..change(item, ItemState::Pending, ItemState::Queued)
+        };
+        if !store.transition(item.batch, t, now).await? {
+            return Ok(None);
+        }
+        let queued = Item {
+            state: ItemState::Queued,
+            step: Some(ready.step),
+            attempts: if same_step { item.attempts } else { 0 },
+            error: if same_step { item.error.clone() } else { None },
+            mailbox_id: ready.mailbox_id.or(item.mailbox_id),
+            ..item.clone()
+        };
+        Ok(Some(queued))
     }
 
     /// Takes items Queued or Running for longer than `stale_after` back to Pending, so the next
@@ -146,6 +210,28 @@ impl Feeder {
         now: Millis,
     ) -> Result<Reconciled, PipelineError> {
         let stale_ms = i64::try_from(self.config.stale_after.as_millis()).unwrap_or(i64::MAX);
+        self.take_back(store, batch, now, stale_ms).await
+    }
+
+    /// Takes every Queued or Running item back to Pending, however recent: for a process that
+    /// owns its store alone and starts again after a stop or a crash (nothing else can be
+    /// running those items).
+    pub async fn recover_all<S: BatchStore>(
+        &self,
+        store: &S,
+        batch: BatchId,
+        now: Millis,
+    ) -> Result<Reconciled, PipelineError> {
+        self.take_back(store, batch, now, -1).await
+    }
+
+    async fn take_back<S: BatchStore>(
+        &self,
+        store: &S,
+        batch: BatchId,
+        now: Millis,
+        stale_ms: i64,
+    ) -> Result<Reconciled, PipelineError> {
         let mut out = Reconciled::default();
         for state in [ItemState::Queued, ItemState::Running] {
             let mut after = None;
@@ -167,21 +253,5 @@ impl Feeder {
             tracing::info!(%batch, ?out, "reconciled stale items back to pending");
         }
         Ok(out)
-    }
-}
-
-/// The transition of `item` from `from` to `to`, keeping everything else as it is (a due time
-/// only matters while waiting).
-pub(crate) fn change(item: &Item, from: ItemState, to: ItemState) -> Transition {
-    Transition {
-        index: item.index,
-        from,
-        from_step: item.step,
-        to,
-        step: item.step,
-        attempts: item.attempts,
-        due_at: None,
-        error: item.error.clone(),
-        mailbox_id: None,
     }
 }

@@ -10,4 +10,7 @@ pub struct ItemJob {
     pub batch: Uuid,
     pub index: u32,
     pub step: Step,
+    /// The user owning the mailbox, as planning read it (for the role step).
+    #[serde(default)]
+    pub user: Option<Uuid>,
 }

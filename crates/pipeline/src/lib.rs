@@ -1,22 +1,43 @@
-//! Job-queue wiring: the jobs that carry one item's next step, the queue that transports them
-//! (apalis-redis or apalis-sqlite), the feeder that puts only due work into it through a
-//! bounded window, and the worker that runs them. The store is the truth; the queue is only
+//! The activation pipeline: the conductor of each batch (prerequisite, planning by bulk reads,
+//! feeding, verification sweep, reconciliation, pause/cancel, finish), the jobs that carry one
+//! mailbox's next step through the queue (apalis-redis or apalis-sqlite) within a bounded
+//! window, the handler that runs a step against Dataverse and records its outcome with our
+//! retry policy, and the worker that runs jobs. The store is the truth; the queue is only
 //! transport, so every handler records its outcome in the store and always succeeds toward
 //! apalis (apalis's own retries are never used).
 //!
 //! This is the only crate that names apalis.
 
+pub mod batch_options;
+pub mod clock;
+pub mod conductor;
 pub mod demo_handler;
 pub mod error;
 pub mod feeder;
+mod item_change;
 pub mod job;
+pub mod job_handler;
+pub mod planner;
 pub mod queue;
+pub mod remedy;
+pub mod results;
+pub mod retry_policy;
+pub mod rollout_api;
+pub mod runtime;
+pub mod step_runner;
+pub mod sweep;
 pub mod worker;
 pub mod worker_name;
 
+pub use batch_options::BatchOptions;
+pub use conductor::{Conducted, Conductor, ConductorSettings};
 pub use error::PipelineError;
 pub use feeder::{Feeder, FeederConfig};
 pub use job::ItemJob;
+pub use job_handler::JobHandler;
 pub use queue::{Queue, QueueConfig, QueueTuning};
+pub use retry_policy::RetryPolicy;
+pub use rollout_api::RolloutApi;
+pub use runtime::Runtime;
 pub use worker::{WorkerExit, WorkerOptions, run_worker};
 pub use worker_name::worker_name;

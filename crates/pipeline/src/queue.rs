@@ -111,6 +111,18 @@ impl Queue {
         }
     }
 
+    /// The queue in an SQLite database already open (the store's own file, so that state and
+    /// jobs live in one file).
+    pub async fn sqlite_on(
+        pool: apalis_sqlite::SqlitePool,
+        tuning: &QueueTuning,
+    ) -> Result<Queue, PipelineError> {
+        SqliteStorage::setup(&pool)
+            .await
+            .map_err(|e| PipelineError::Open(format!("SQLite job table: {e}")))?;
+        Ok(Queue::Sqlite(SqliteStorage::new(&pool).with_config(tuning.sqlite_config())))
+    }
+
     /// Hands one job to the queue.
     pub async fn push(&self, job: ItemJob) -> Result<(), PipelineError> {
         match self {

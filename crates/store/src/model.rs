@@ -93,6 +93,9 @@ impl Transition {
         if self.to == ItemState::Waiting && self.due_at.is_none() {
             return Err(format!("item {} cannot wait without a due time", self.index));
         }
+        if self.to == ItemState::Verifying && self.due_at.is_none() {
+            return Err(format!("item {} cannot be verified without a deadline", self.index));
+        }
         Ok(())
     }
 }

@@ -1,7 +1,12 @@
 //! `activator`: every role of the product, by subcommand.
 
+mod client_args;
 mod doctor;
 mod environment;
+mod progress;
+mod run;
+mod signals;
+mod worker;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -16,6 +21,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Roll out to the mailboxes of a CSV file in this process, with the embedded store.
+    Run(run::Args),
+    /// Run jobs and conduct batches over Redis, together with any number of other workers.
+    Worker(worker::Args),
     /// Check that an environment has what the rollout needs; exit 0 when it does.
     Doctor(doctor::Args),
 }
@@ -30,6 +39,8 @@ async fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     let code = match cli.command {
+        Command::Run(args) => run::run(args).await?,
+        Command::Worker(args) => worker::run(args).await?,
         Command::Doctor(args) => doctor::run(args).await?,
     };
     std::process::exit(code);

@@ -104,6 +104,11 @@ impl SqliteStore {
         Ok(SqliteStore { pool, writer: Arc::new(Mutex::new(())) })
     }
 
+    /// The connection pool, for a job queue that keeps its table in the same file.
+    pub fn pool(&self) -> SqlitePool {
+        self.pool.clone()
+    }
+
     /// Closes every connection, waiting for those in use to come back.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -1,0 +1,217 @@
+//! The metric catalogue of DESIGN.md (prefix `activator_`), registered in one registry per
+//! process. Parts of the service take an `Arc<Metrics>` and update what they observe; the
+//! api and worker processes serve [`Metrics::render`] at `/metrics`.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// Every metric of the catalogue.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// Step outcomes per mailbox: `step`, `outcome` (done, started, skipped, failed, retried, throttled).
+    pub mailbox_steps_total: IntCounterVec,
+    /// Retries scheduled: `step`, `reason` (transient, conflict, throttled, timeout).
+    pub job_retries_total: IntCounterVec,
+    /// Calls to Dataverse: `operation`, `status` (HTTP status, or `error` without one).
+    pub dataverse_requests_total: IntCounterVec,
+    /// 429 answers by `limit` (requests, execution_time, concurrency, unknown).
+    pub dataverse_throttled_total: IntCounterVec,
+    pub batches_created_total: IntCounter,
+    pub dataverse_request_duration_seconds: HistogramVec,
+    /// Time a job spends running one step: `step`.
+    pub step_duration_seconds: HistogramVec,
+    pub ratelimit_wait_seconds: Histogram,
+    /// From scheduling an asynchronous process to the sweep seeing its result.
+    pub verification_latency_seconds: Histogram,
+    /// Jobs by `state` (waiting, scheduled, running, dead), computed from the store.
+    pub queue_jobs: IntGaugeVec,
+    pub queue_oldest_waiting_age_seconds: prometheus::Gauge,
+    /// Items of running batches: `batch`, `state`.
+    pub batch_mailboxes: IntGaugeVec,
+    /// Budget left: `credential`, `limit`.
+    pub ratelimit_budget_remaining: prometheus::GaugeVec,
+    pub workers_active: IntGauge,
+}
+
+const PREFIX: &str = "activator";
+
+fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let metric = IntCounterVec::new(Opts::new(name, help).namespace(PREFIX), labels)
+        .unwrap_or_else(|e| panic!("metric {name} is well-formed: {e}"));
+    register(registry, Box::new(metric.clone()), name);
+    metric
+}
+
+fn histogram_vec(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: Vec<f64>,
+) -> HistogramVec {
+    let opts = HistogramOpts::new(name, help).namespace(PREFIX).buckets(buckets);
+    let metric =
+        HistogramVec::new(opts, labels).unwrap_or_else(|e| panic!("metric {name} is well-formed: {e}"));
+    register(registry, Box::new(metric.clone()), name);
+    metric
+}
+
+fn histogram(registry: &Registry, name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
+    let opts = HistogramOpts::new(name, help).namespace(PREFIX).buckets(buckets);
+    let metric = Histogram::with_opts(opts).unwrap_or_else(|e| panic!("metric {name} is well-formed: {e}"));
+    register(registry, Box::new(metric.clone()), name);
+    metric
+}
+
+fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let metric = IntGaugeVec::new(Opts::new(name, help).namespace(PREFIX), labels)
+        .unwrap_or_else(|e| panic!("metric {name} is well-formed: {e}"));
+    register(registry, Box::new(metric.clone()), name);
+    metric
+}
+
+// The catalogue is fixed at compile time: a registration error is a bug in this file, found
+// by the first test that builds `Metrics`.
+fn register(registry: &Registry, metric: Box<dyn prometheus::core::Collector>, name: &str) {
+    registry.register(metric).unwrap_or_else(|e| panic!("metric {name} registers once: {e}"));
+}
+
+const SECONDS_FAST: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+const SECONDS_SLOW: [f64; 10] = [1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0];
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let r = &registry;
+        let queue_oldest = prometheus::Gauge::with_opts(
+            Opts::new("queue_oldest_waiting_age_seconds", "Age of the longest-due item not yet queued")
+                .namespace(PREFIX),
+        )
+        .unwrap_or_else(|e| panic!("metric queue_oldest_waiting_age_seconds is well-formed: {e}"));
+        register(r, Box::new(queue_oldest.clone()), "queue_oldest_waiting_age_seconds");
+        let budget = prometheus::GaugeVec::new(
+            Opts::new("ratelimit_budget_remaining", "Share of a credential's budget left, 0 to 1")
+                .namespace(PREFIX),
+            &["credential", "limit"],
+        )
+        .unwrap_or_else(|e| panic!("metric ratelimit_budget_remaining is well-formed: {e}"));
+        register(r, Box::new(budget.clone()), "ratelimit_budget_remaining");
+        let workers = IntGauge::with_opts(
+            Opts::new("workers_active", "Workers of this process taking jobs").namespace(PREFIX),
+        )
+        .unwrap_or_else(|e| panic!("metric workers_active is well-formed: {e}"));
+        register(r, Box::new(workers.clone()), "workers_active");
+        let created =
+            IntCounter::with_opts(Opts::new("batches_created_total", "Batches created").namespace(PREFIX))
+                .unwrap_or_else(|e| panic!("metric batches_created_total is well-formed: {e}"));
+        register(r, Box::new(created.clone()), "batches_created_total");
+        Metrics {
+            mailbox_steps_total: counter_vec(
+                r,
+                "mailbox_steps_total",
+                "Outcomes of mailbox steps",
+                &["step", "outcome"],
+            ),
+            job_retries_total: counter_vec(r, "job_retries_total", "Retries scheduled", &["step", "reason"]),
+            dataverse_requests_total: counter_vec(
+                r,
+                "dataverse_requests_total",
+                "Requests sent to Dataverse",
+                &["operation", "status"],
+            ),
+            dataverse_throttled_total: counter_vec(
+                r,
+                "dataverse_throttled_total",
+                "Answers 429 from Dataverse by service protection limit",
+                &["limit"],
+            ),
+            batches_created_total: created,
+            dataverse_request_duration_seconds: histogram_vec(
+                r,
+                "dataverse_request_duration_seconds",
+                "Duration of Dataverse requests",
+                &["operation"],
+                SECONDS_FAST.to_vec(),
+            ),
+            step_duration_seconds: histogram_vec(
+                r,
+                "step_duration_seconds",
+                "Time a job takes to run one mailbox step",
+                &["step"],
+                SECONDS_FAST.to_vec(),
+            ),
+            ratelimit_wait_seconds: histogram(
+                r,
+                "ratelimit_wait_seconds",
+                "Time requests waited for the rate limiter",
+                SECONDS_FAST.to_vec(),
+            ),
+            verification_latency_seconds: histogram(
+                r,
+                "verification_latency_seconds",
+                "From scheduling Test & Enable or deployment to seeing its result",
+                SECONDS_SLOW.to_vec(),
+            ),
+            queue_jobs: gauge_vec(r, "queue_jobs", "Jobs by state, computed from the store", &["state"]),
+            queue_oldest_waiting_age_seconds: queue_oldest,
+            batch_mailboxes: gauge_vec(
+                r,
+                "batch_mailboxes",
+                "Mailboxes of running batches by state",
+                &["batch", "state"],
+            ),
+            ratelimit_budget_remaining: budget,
+            workers_active: workers,
+            registry,
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding into a Vec fails only for metrics that break the format, which this
+        // catalogue does not have; an empty answer would show it.
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            return format!("# metrics could not be encoded: {e}\n");
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalogue_renders_with_its_prefix() {
+        let m = Metrics::new();
+        m.mailbox_steps_total.with_label_values(&["approve", "done"]).inc();
+        m.workers_active.set(2);
+        let text = m.render();
+        assert!(
+            text.contains("activator_mailbox_steps_total{outcome=\"done\",step=\"approve\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("activator_workers_active 2"), "{text}");
+    }
+
+    #[test]
+    fn two_processes_worth_of_registries_do_not_clash() {
+        let (a, b) = (Metrics::new(), Metrics::new());
+        a.batches_created_total.inc();
+        assert_eq!(b.batches_created_total.get(), 0);
+    }
+}

@@ -1,0 +1,255 @@
+//! The conductor of one batch, under the batch's lease (one conductor per batch across every
+//! process): checks the organization prerequisite, then every tick plans and feeds due work
+//! into the queue within the window, sweeps the mailboxes under verification, reconciles
+//! items whose job vanished, applies pause and cancel, and finishes the batch.
+
+use crate::batch_options::BatchOptions;
+use crate::clock::{after, now};
+use crate::error::PipelineError;
+use crate::feeder::Feeder;
+use crate::item_change::keep;
+use crate::planner::plan;
+use crate::remedy;
+use crate::retry_policy::RetryPolicy;
+use crate::rollout_api::RolloutApi;
+use crate::sweep::{next_sweep_in, sweep};
+use activator_core::{BatchState, ItemState};
+use dataverse::EmailProcessing;
+use metrics::Metrics;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{Batch, BatchId, BatchStore, ItemError, Millis, Transition};
+use tokio::sync::watch;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConductorSettings {
+    /// How often the conductor feeds, and so how soon pause, resume and cancel take effect.
+    pub tick: Duration,
+    /// The lease's length; renewed every tick, so another process takes over this long after
+    /// this one dies.
+    pub lease_ttl: Duration,
+    /// How often items whose job vanished are looked for.
+    pub reconcile_every: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for ConductorSettings {
+    fn default() -> Self {
+        ConductorSettings {
+            tick: Duration::from_millis(250),
+            lease_ttl: Duration::from_secs(30),
+            reconcile_every: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// How conducting a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conducted {
+    /// The batch reached a final state (completed or cancelled).
+    Finished(BatchState),
+    /// Another process holds the batch's lease.
+    HeldElsewhere,
+    /// Asked to stop; the batch goes on when a conductor takes it up again.
+    Stopped,
+}
+
+#[derive(Debug)]
+pub struct Conductor<S, A> {
+    pub store: Arc<S>,
+    pub api: Arc<A>,
+    pub feeder: Arc<Feeder>,
+    pub settings: ConductorSettings,
+    pub metrics: Arc<Metrics>,
+    /// Who holds the lease (the worker name).
+    pub holder: String,
+}
+
+impl<S: BatchStore, A: RolloutApi> Conductor<S, A> {
+    /// Conducts `id` until it is finished, another process holds it, or `stop` turns true.
+    pub async fn conduct(
+        &self,
+        id: BatchId,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<Conducted, PipelineError> {
+        let store = &*self.store;
+        if !store.acquire_lease(id, &self.holder, self.settings.lease_ttl, now()).await? {
+            return Ok(Conducted::HeldElsewhere);
+        }
+        let result = self.run(id, &mut stop).await;
+        self.feeder.forget(id);
+        if let Err(e) = store.release_lease(id, &self.holder).await {
+            tracing::warn!(batch = %id, error = %e, "could not release the lease; it expires by itself");
+        }
+        result
+    }
+
+    async fn run(&self, id: BatchId, stop: &mut watch::Receiver<bool>) -> Result<Conducted, PipelineError> {
+        let store = &*self.store;
+        let mut prerequisite_checked = false;
+        let mut next_sweep: Millis = 0;
+        let mut next_reconcile: Millis = after(now(), self.settings.reconcile_every);
+        loop {
+            if *stop.borrow() {
+                return Ok(Conducted::Stopped);
+            }
+            if !store.acquire_lease(id, &self.holder, self.settings.lease_ttl, now()).await? {
+                return Ok(Conducted::HeldElsewhere);
+            }
+            let Some(batch) = store.batch(id).await? else {
+                return Err(PipelineError::Options(format!("batch {id} does not exist")));
+            };
+            match batch.state {
+                BatchState::Completed => return Ok(Conducted::Finished(BatchState::Completed)),
+                BatchState::Cancelled => {
+                    if self.cancel_remaining(&batch).await? {
+                        self.clear_gauges(id);
+                        return Ok(Conducted::Finished(BatchState::Cancelled));
+                    }
+                }
+                BatchState::Paused => {}
+                BatchState::Running => {
+                    if !prerequisite_checked {
+                        match self.check_prerequisite(&batch).await {
+                            Ok(None) => prerequisite_checked = true,
+                            Ok(Some(error)) => {
+                                self.fail_open_items(&batch, &error).await?;
+                                prerequisite_checked = true;
+                            }
+                            Err(e) => {
+                                tracing::warn!(batch = %id, error = %e, "could not check the organization; trying again")
+                            }
+                        }
+                    }
+                    if prerequisite_checked {
+                        if let Err(e) = self.work(&batch, &mut next_sweep, &mut next_reconcile).await {
+                            tracing::warn!(batch = %id, error = %e, "conductor round failed; trying again");
+                        }
+                        if self.finish_if_done(&batch).await? {
+                            return Ok(Conducted::Finished(BatchState::Completed));
+                        }
+                    }
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.settings.tick) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// One round of a running batch: sweep when due, reconcile when due, feed.
+    async fn work(
+        &self,
+        batch: &Batch,
+        next_sweep: &mut Millis,
+        next_reconcile: &mut Millis,
+    ) -> Result<(), PipelineError> {
+        let store = &*self.store;
+        let api = &*self.api;
+        let at = now();
+        if at >= *next_sweep {
+            let swept = sweep(store, api, batch, &self.settings.retry, &self.metrics).await?;
+            *next_sweep = after(now(), next_sweep_in(swept.verifying - swept.settled));
+        }
+        if at >= *next_reconcile {
+            self.feeder.reconcile_once(store, batch.id, at).await?;
+            *next_reconcile = after(at, self.settings.reconcile_every);
+        }
+        let at = now();
+        self.feeder.feed_planned(store, batch.id, at, |items| plan(store, api, batch, items, at)).await?;
+        Ok(())
+    }
+
+    /// Completes the batch when every item is final; true when it did.
+    async fn finish_if_done(&self, batch: &Batch) -> Result<bool, PipelineError> {
+        let progress = self.store.progress(batch.id).await?;
+        for state in ItemState::ALL {
+            self.metrics
+                .batch_mailboxes
+                .with_label_values(&[&batch.id.to_string(), state.name()])
+                .set(i64::try_from(progress.count(state)).unwrap_or(i64::MAX));
+        }
+        if progress.finished() < progress.total {
+            return Ok(false);
+        }
+        self.store.set_batch_state(batch.id, BatchState::Running, BatchState::Completed, now()).await?;
+        self.clear_gauges(batch.id);
+        tracing::info!(batch = %batch.id, "batch completed");
+        Ok(true)
+    }
+
+    fn clear_gauges(&self, id: BatchId) {
+        for state in ItemState::ALL {
+            let _ = self.metrics.batch_mailboxes.remove_label_values(&[&id.to_string(), state.name()]);
+        }
+    }
+
+    /// None when the organization processes email by server-side sync (setting it first with
+    /// `configure_org`); otherwise the error every open item fails with.
+    async fn check_prerequisite(&self, batch: &Batch) -> Result<Option<ItemError>, PipelineError> {
+        let options = BatchOptions::from_json(&batch.options).map_err(PipelineError::Options)?;
+        let org = self.api.organization().await?;
+        let found = match self.api.email_processing(org).await? {
+            EmailProcessing::ServerSideSync => return Ok(None),
+            EmailProcessing::EmailRouter => "the Email Router".to_string(),
+            EmailProcessing::Other(v) => format!("an unknown setting ({v})"),
+        };
+        if options.configure_org {
+            self.api.use_server_side_sync(org).await?;
+            tracing::info!(%org, "organization switched to server-side synchronization");
+            return Ok(None);
+        }
+        Ok(Some(remedy::org_not_server_side_sync(&found)))
+    }
+
+    async fn fail_open_items(&self, batch: &Batch, error: &ItemError) -> Result<(), PipelineError> {
+        self.for_open_items(batch, |item| Transition {
+            error: Some(error.clone()),
+            ..keep(item, ItemState::Failed)
+        })
+        .await
+    }
+
+    /// Cancels what has not started; true once every item is final.
+    async fn cancel_remaining(&self, batch: &Batch) -> Result<bool, PipelineError> {
+        self.for_open_items(batch, |item| keep(item, ItemState::Cancelled)).await?;
+        let progress = self.store.progress(batch.id).await?;
+        if progress.finished() < progress.total {
+            // Running items end by their handler (or the reconciler); cancelled next round.
+            self.feeder.reconcile_once(&*self.store, batch.id, now()).await?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Applies `to` to every pending, waiting, verifying and queued item (queued ones via
+    /// pending when `to` is not allowed from queued).
+    async fn for_open_items(
+        &self,
+        batch: &Batch,
+        to: impl Fn(&store::Item) -> Transition,
+    ) -> Result<(), PipelineError> {
+        let store = &*self.store;
+        for state in [ItemState::Queued, ItemState::Pending, ItemState::Waiting, ItemState::Verifying] {
+            let mut after_index = None;
+            loop {
+                let page = store.items(batch.id, Some(state), after_index, 1_000).await?;
+                let Some(last) = page.last() else { break };
+                after_index = Some(last.index);
+                for item in &page {
+                    let mut t = to(item);
+                    if !item.state.can_become(t.to) {
+                        if !store.transition(batch.id, keep(item, ItemState::Pending), now()).await? {
+                            continue;
+                        }
+                        t.from = ItemState::Pending;
+                    }
+                    store.transition(batch.id, t, now()).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

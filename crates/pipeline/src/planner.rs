@@ -1,0 +1,199 @@
+//! Planning: before an item's job is queued, a bulk read of its mailbox (100 per request)
+//! decides what is really left to do. A step already so in Dataverse is passed over without a
+//! write; an asynchronous process already running is verified instead of started again; a
+//! mailbox already in the requested end state is `skipped`; one that cannot be found fails.
+//!
+//! Every due item goes through here, not only new ones: a retry, an item taken back from a
+//! dead worker, or a rerun after Ctrl-C is checked against Dataverse before anything is sent
+//! again, so no mailbox is written more often than its steps need.
+
+use crate::batch_options::BatchOptions;
+use crate::clock::after;
+use crate::error::PipelineError;
+use crate::remedy;
+use crate::rollout_api::RolloutApi;
+use activator_core::{ItemState, Step};
+use dataverse::{DeploymentOutcome, Mailbox, TestOutcome};
+use std::collections::HashMap;
+use store::{Batch, Item, ItemError, Millis, Transition};
+use uuid::Uuid;
+
+/// An item whose next step must run: the feeder queues it at `step`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ready {
+    pub item: Item,
+    pub step: Step,
+    /// The mailbox's id, when known (set on the item as it is queued).
+    pub mailbox_id: Option<Uuid>,
+    /// The user owning the mailbox, for the role step.
+    pub user: Option<Uuid>,
+}
+
+/// What planning decided for one item.
+#[derive(Debug, Clone, PartialEq)]
+enum Decision {
+    Run { step: Step },
+    Verify { step: Step },
+    Finished,
+    Fail(ItemError),
+}
+
+/// Plans `items` (pending, or waiting and due) of `batch`: applies every decision that needs
+/// no job, and returns the items whose next step must run.
+pub async fn plan<S: store::BatchStore, A: RolloutApi>(
+    store: &S,
+    api: &A,
+    batch: &Batch,
+    items: Vec<Item>,
+    now: Millis,
+) -> Result<Vec<Ready>, PipelineError> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let options = BatchOptions::from_json(&batch.options).map_err(PipelineError::Options)?;
+    let found = read_mailboxes(api, &items).await?;
+    // Decisions may read (the role check), so they run side by side (the client's limiter
+    // bounds how many requests are in flight); transitions follow in order.
+    let mut deciding = Vec::with_capacity(items.len());
+    for item in &items {
+        deciding.push(decide_item(api, batch, &found, item));
+    }
+    let decisions = futures_util::future::join_all(deciding).await;
+    let mut ready = Vec::new();
+    for (item, decision) in items.into_iter().zip(decisions) {
+        let (Some(from_step), Some(decision)) = (item.step, decision) else { continue };
+        let mailbox = match item.mailbox_id {
+            Some(id) => found.by_id.get(&id),
+            None => lookup(&found, &item.mailbox),
+        };
+        let mailbox_id = mailbox.map(|m| m.id);
+        let to = |to: ItemState, step: Option<Step>| Transition {
+            index: item.index,
+            from: item.state,
+            from_step: item.step,
+            to,
+            step,
+            attempts: if step == item.step { item.attempts } else { 0 },
+            due_at: None,
+            error: if step == item.step { item.error.clone() } else { None },
+            mailbox_id,
+        };
+        let t = match decision {
+            Decision::Run { step } => {
+                if let Some(id) = mailbox_id {
+                    let user = mailbox.and_then(|m| m.owner);
+                    ready.push(Ready { item, step, mailbox_id: Some(id), user });
+                }
+                continue;
+            }
+            Decision::Verify { step } => {
+                let timeout =
+                    if step == Step::DeployApp { options.deploy_timeout() } else { options.test_timeout() };
+                Transition { due_at: Some(after(now, timeout)), ..to(ItemState::Verifying, Some(step)) }
+            }
+            Decision::Finished => {
+                let untouched = item.state == ItemState::Pending
+                    && item.attempts == 0
+                    && item.error.is_none()
+                    && Step::first_of(&batch.steps) == Some(from_step);
+                let state = if untouched { ItemState::Skipped } else { ItemState::Done };
+                to(state, item.step)
+            }
+            Decision::Fail(error) => Transition { error: Some(error), ..to(ItemState::Failed, item.step) },
+        };
+        store.transition(batch.id, t, now).await?;
+    }
+    Ok(ready)
+}
+
+async fn decide_item<A: RolloutApi>(api: &A, batch: &Batch, found: &Found, item: &Item) -> Option<Decision> {
+    let from_step = item.step?;
+    let mailbox = match item.mailbox_id {
+        Some(id) => found.by_id.get(&id),
+        None => lookup(found, &item.mailbox),
+    };
+    Some(match mailbox {
+        None if item.mailbox_id.is_some() => Decision::Fail(remedy::mailbox_deleted()),
+        None => Decision::Fail(remedy::mailbox_not_found(&item.mailbox)),
+        Some(m) => decide(api, &batch.steps, from_step, m).await,
+    })
+}
+
+/// Walks the requested steps from `step` on, passing over those already done.
+async fn decide<A: RolloutApi>(api: &A, steps: &[Step], mut step: Step, m: &Mailbox) -> Decision {
+    loop {
+        let done = match step {
+            Step::Approve if m.approval == 3 => return Decision::Fail(remedy::approval_rejected()),
+            Step::Approve => m.is_approved(),
+            Step::TestAndEnable => match m.test_outcome() {
+                TestOutcome::Succeeded => true,
+                TestOutcome::Running => return Decision::Verify { step },
+                TestOutcome::NotRun | TestOutcome::Failed { .. } => false,
+            },
+            Step::AssignRole => role_held(api, steps, m).await,
+            Step::DeployApp => match m.deployment_outcome() {
+                DeploymentOutcome::Installed => true,
+                DeploymentOutcome::Running => return Decision::Verify { step },
+                DeploymentOutcome::NotInstalled | DeploymentOutcome::Failed(_) => false,
+            },
+        };
+        if !done {
+            return Decision::Run { step };
+        }
+        match step.next_in(steps) {
+            Some(next) => step = next,
+            None => return Decision::Finished,
+        }
+    }
+}
+
+/// Whether the mailbox's user already holds the App for Outlook role. Asked only when every
+/// later requested step is already done (the role is the one thing the bulk read cannot
+/// show); otherwise the role step itself checks before it writes. Any doubt means "not held".
+async fn role_held<A: RolloutApi>(api: &A, steps: &[Step], m: &Mailbox) -> bool {
+    let later_done =
+        !steps.contains(&Step::DeployApp) || m.deployment_outcome() == DeploymentOutcome::Installed;
+    let Some(user) = m.owner else { return false };
+    if !later_done {
+        return false;
+    }
+    let Ok(unit) = api.user_business_unit(user).await else { return false };
+    let Ok(Some(role)) = api.app_role_for_unit(unit).await else { return false };
+    api.user_has_role(user, role).await.unwrap_or(false)
+}
+
+struct Found {
+    by_id: HashMap<Uuid, Mailbox>,
+    /// Lowercased address → mailbox id.
+    by_email: HashMap<String, Uuid>,
+}
+
+fn lookup<'a>(found: &'a Found, reference: &str) -> Option<&'a Mailbox> {
+    match reference.parse::<Uuid>() {
+        Ok(id) => found.by_id.get(&id),
+        Err(_) => found.by_email.get(&reference.to_lowercase()).and_then(|id| found.by_id.get(id)),
+    }
+}
+
+async fn read_mailboxes<A: RolloutApi>(api: &A, items: &[Item]) -> Result<Found, PipelineError> {
+    let mut ids = Vec::new();
+    let mut emails = Vec::new();
+    for item in items {
+        match item.mailbox_id.or_else(|| item.mailbox.parse::<Uuid>().ok()) {
+            Some(id) => ids.push(id),
+            None => emails.push(item.mailbox.to_lowercase()),
+        }
+    }
+    let mut rows = if ids.is_empty() { Vec::new() } else { api.mailboxes_by_ids(&ids).await? };
+    if !emails.is_empty() {
+        rows.extend(api.mailboxes_by_emails(&emails).await?);
+    }
+    let mut found = Found { by_id: HashMap::new(), by_email: HashMap::new() };
+    for m in rows {
+        if let Some(email) = &m.email {
+            found.by_email.entry(email.to_lowercase()).or_insert(m.id);
+        }
+        found.by_id.insert(m.id, m);
+    }
+    Ok(found)
+}

@@ -1,0 +1,174 @@
+//! Everything one process runs: a worker taking jobs from the queue, and conductors for the
+//! batches it holds the lease of. `activator run` conducts one batch; `activator worker`
+//! discovers every running batch and conducts those no other process holds.
+
+use crate::conductor::{Conducted, Conductor, ConductorSettings};
+use crate::error::PipelineError;
+use crate::feeder::Feeder;
+use crate::job_handler::JobHandler;
+use crate::queue::Queue;
+use crate::retry_policy::RetryPolicy;
+use crate::rollout_api::RolloutApi;
+use crate::worker::{WorkerExit, WorkerOptions, run_worker};
+use activator_core::BatchState;
+use metrics::Metrics;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{BatchId, BatchStore};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How often a worker process looks for batches to conduct.
+const DISCOVER_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+pub struct Runtime<S, A> {
+    pub store: Arc<S>,
+    pub api: Arc<A>,
+    pub queue: Queue,
+    pub feeder: Arc<Feeder>,
+    pub metrics: Arc<Metrics>,
+    pub conductor: ConductorSettings,
+    pub worker: WorkerOptions,
+}
+
+impl<S, A> Clone for Runtime<S, A> {
+    fn clone(&self) -> Self {
+        Runtime {
+            store: Arc::clone(&self.store),
+            api: Arc::clone(&self.api),
+            queue: self.queue.clone(),
+            feeder: Arc::clone(&self.feeder),
+            metrics: Arc::clone(&self.metrics),
+            conductor: self.conductor.clone(),
+            worker: self.worker.clone(),
+        }
+    }
+}
+
+impl<S: BatchStore, A: RolloutApi> Runtime<S, A> {
+    pub fn handler(&self) -> JobHandler<S, A> {
+        JobHandler {
+            store: Arc::clone(&self.store),
+            api: Arc::clone(&self.api),
+            retry: self.retry().clone(),
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+
+    fn retry(&self) -> &RetryPolicy {
+        &self.conductor.retry
+    }
+
+    pub fn conductor(&self) -> Conductor<S, A> {
+        Conductor {
+            store: Arc::clone(&self.store),
+            api: Arc::clone(&self.api),
+            feeder: Arc::clone(&self.feeder),
+            settings: self.conductor.clone(),
+            metrics: Arc::clone(&self.metrics),
+            holder: self.worker.name.clone(),
+        }
+    }
+
+    /// Starts the worker; it takes jobs until `stop` turns true, then lets running ones finish
+    /// within the grace period.
+    pub fn spawn_worker(&self, stop: watch::Receiver<bool>) -> JoinHandle<Result<WorkerExit, PipelineError>> {
+        let handler = self.handler();
+        let queue = self.queue.clone();
+        let options = self.worker.clone();
+        let metrics = Arc::clone(&self.metrics);
+        tokio::spawn(async move {
+            metrics.workers_active.inc();
+            let shutdown = async move {
+                let mut stop = stop;
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            let exit = run_worker(
+                queue,
+                options,
+                move |job| {
+                    let handler = handler.clone();
+                    async move { handler.handle(job).await }
+                },
+                shutdown,
+            )
+            .await;
+            metrics.workers_active.dec();
+            exit
+        })
+    }
+
+    /// Conducts `batch` until it ends or `stop` turns true, waiting for the lease while
+    /// another holder's has not expired.
+    pub async fn conduct(
+        &self,
+        batch: BatchId,
+        stop: watch::Receiver<bool>,
+    ) -> Result<Conducted, PipelineError> {
+        let conductor = self.conductor();
+        loop {
+            match conductor.conduct(batch, stop.clone()).await? {
+                Conducted::HeldElsewhere => {
+                    let mut stop = stop.clone();
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.conductor.tick * 4) => {}
+                        _ = stop.wait_for(|s| *s) => return Ok(Conducted::Stopped),
+                    }
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// The worker process: runs jobs, and conducts every running, paused or cancelling batch
+    /// whose lease it can take, until `stop` turns true.
+    pub async fn serve(&self, stop: watch::Receiver<bool>) -> Result<WorkerExit, PipelineError> {
+        let worker = self.spawn_worker(stop.clone());
+        let mut conducting: HashMap<BatchId, JoinHandle<()>> = HashMap::new();
+        let mut ended: std::collections::HashSet<BatchId> = std::collections::HashSet::new();
+        let mut stop_rx = stop.clone();
+        loop {
+            conducting.retain(|_, task| !task.is_finished());
+            match self.store.list_batches(None, 500).await {
+                Ok(batches) => {
+                    for batch in batches {
+                        let open = matches!(
+                            batch.state,
+                            BatchState::Running | BatchState::Paused | BatchState::Cancelled
+                        );
+                        if !open || conducting.contains_key(&batch.id) || ended.contains(&batch.id) {
+                            continue;
+                        }
+                        let conductor = self.conductor();
+                        let stop = stop.clone();
+                        let id = batch.id;
+                        conducting.insert(
+                            id,
+                            tokio::spawn(async move {
+                                match conductor.conduct(id, stop).await {
+                                    Ok(outcome) => tracing::debug!(batch = %id, ?outcome, "conductor ended"),
+                                    Err(e) => tracing::warn!(batch = %id, error = %e, "conductor failed; it is taken up again"),
+                                }
+                            }),
+                        );
+                        if batch.state == BatchState::Cancelled {
+                            // Conducted once to cancel what is left; not looked at again.
+                            ended.insert(id);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot list batches; trying again"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(DISCOVER_EVERY) => {}
+                _ = stop_rx.wait_for(|s| *s) => break,
+            }
+        }
+        for (_, task) in conducting {
+            let _ = task.await;
+        }
+        worker.await.map_err(|e| PipelineError::Worker(e.to_string()))?
+    }
+}

@@ -1,0 +1,49 @@
+//! Runs one step of one mailbox against Dataverse: the single write (or, for the role, check
+//! then write) that the step needs. Deciding whether the step is needed at all happened in
+//! planning, just before the job was queued.
+
+use crate::remedy;
+use crate::rollout_api::RolloutApi;
+use activator_core::Step;
+use dataverse::DataverseError;
+use store::ItemError;
+use uuid::Uuid;
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepResult {
+    /// Done at once (approve, assign role).
+    Done,
+    /// Dataverse runs it asynchronously (Test & Enable, deployment): verify it later.
+    Started,
+    /// Dataverse refused or failed; classified by the caller.
+    Error(DataverseError),
+    /// A failure of our own naming, permanent.
+    Failed(ItemError),
+}
+
+pub async fn run_step<A: RolloutApi>(api: &A, step: Step, mailbox: Uuid, user: Option<Uuid>) -> StepResult {
+    let result = match step {
+        Step::Approve => api.approve_mailbox(mailbox).await.map(|()| StepResult::Done),
+        Step::TestAndEnable => api.schedule_test_and_enable(mailbox).await.map(|()| StepResult::Started),
+        Step::DeployApp => api.schedule_app_deployment(mailbox).await.map(|()| StepResult::Started),
+        Step::AssignRole => {
+            let Some(user) = user else { return StepResult::Failed(remedy::mailbox_without_user()) };
+            assign_role(api, user).await
+        }
+    };
+    result.unwrap_or_else(StepResult::Error)
+}
+
+async fn assign_role<A: RolloutApi>(api: &A, user: Uuid) -> Result<StepResult, DataverseError> {
+    let unit = api.user_business_unit(user).await?;
+    let Some(role) = api.app_role_for_unit(unit).await? else {
+        return Ok(StepResult::Failed(remedy::role_missing_in_unit()));
+    };
+    // Checked first: a duplicate association is an error Dataverse answers slowly, and a
+    // rerun should send no writes at all.
+    if !api.user_has_role(user, role).await? {
+        api.assign_role(user, role).await?;
+    }
+    Ok(StepResult::Done)
+}

@@ -1,0 +1,149 @@
+//! Progress of a batch on the terminal: an overall bar, one bar per requested step (done,
+//! failed, waiting, verifying, rate, ETA) and a line while Dataverse throttles. Without a
+//! terminal, a plain line every few seconds instead.
+
+use activator_core::{ItemState, Step};
+use dataverse::Dataverse;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::{BatchId, BatchStore, Progress};
+use tokio::sync::watch;
+
+const REDRAW: Duration = Duration::from_millis(250);
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+/// Items that have passed `step`: at a later step (in any state), done, or skipped.
+pub fn passed(progress: &Progress, step: Step) -> u64 {
+    let later: u64 = progress
+        .by_step
+        .iter()
+        .filter(|(s, _)| **s > step)
+        .flat_map(|(_, states)| states.iter())
+        .filter(|(state, _)| !matches!(state, ItemState::Done | ItemState::Skipped))
+        .map(|(_, n)| *n)
+        .sum();
+    later + progress.count(ItemState::Done) + progress.count(ItemState::Skipped)
+}
+
+fn at_step(progress: &Progress, step: Step, state: ItemState) -> u64 {
+    progress.by_step.get(&step).and_then(|m| m.get(&state)).copied().unwrap_or(0)
+}
+
+pub fn summary_line(p: &Progress) -> String {
+    format!(
+        "{}/{} finished: done {}, skipped {}, failed {}, cancelled {}; in progress: queued {}, running {}, waiting {}, verifying {}",
+        p.finished(),
+        p.total,
+        p.count(ItemState::Done),
+        p.count(ItemState::Skipped),
+        p.count(ItemState::Failed),
+        p.count(ItemState::Cancelled),
+        p.count(ItemState::Queued) + p.count(ItemState::Pending),
+        p.count(ItemState::Running),
+        p.count(ItemState::Waiting),
+        p.count(ItemState::Verifying),
+    )
+}
+
+/// Draws until `stop` turns true.
+pub async fn show<S: BatchStore>(
+    store: Arc<S>,
+    api: Arc<Dataverse>,
+    batch: BatchId,
+    steps: Vec<Step>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let terminal = std::io::stderr().is_terminal();
+    let multi = MultiProgress::with_draw_target(if terminal {
+        ProgressDrawTarget::stderr_with_hz(4)
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let style = |template: &str| {
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("█▉▊▋▌▍▎▏ ")
+    };
+    let overall = multi.add(ProgressBar::new(0));
+    overall.set_style(style("{prefix:>16} [{bar:30.green}] {pos}/{len} {per_sec:>9} ETA {eta:>4}  {msg}"));
+    overall.set_prefix("all mailboxes");
+    let bars: Vec<(Step, ProgressBar)> = steps
+        .iter()
+        .map(|s| {
+            let bar = multi.add(ProgressBar::new(0));
+            bar.set_style(style("{prefix:>16} [{bar:30.cyan}] {pos}/{len} {per_sec:>9} ETA {eta:>4}  {msg}"));
+            bar.set_prefix(s.name().to_string());
+            (*s, bar)
+        })
+        .collect();
+    let throttle = multi.add(ProgressBar::new_spinner());
+    let mut last_plain = Instant::now();
+    loop {
+        if let Ok(p) = store.progress(batch).await {
+            overall.set_length(p.total);
+            overall.set_position(p.finished());
+            overall.set_message(format!(
+                "done {} · skipped {} · failed {}",
+                p.count(ItemState::Done),
+                p.count(ItemState::Skipped),
+                p.count(ItemState::Failed)
+            ));
+            for (step, bar) in &bars {
+                bar.set_length(p.total);
+                bar.set_position(passed(&p, *step));
+                bar.set_message(format!(
+                    "failed {} · waiting {} · verifying {}",
+                    at_step(&p, *step, ItemState::Failed),
+                    at_step(&p, *step, ItemState::Waiting),
+                    at_step(&p, *step, ItemState::Verifying)
+                ));
+            }
+            let paused =
+                api.lanes().iter().map(|l| l.limiter.snapshot().paused_for).max().unwrap_or_default();
+            throttle.set_message(if paused.is_zero() {
+                String::new()
+            } else {
+                format!(
+                    "throttled by Dataverse: waiting {:.0} s as it asked (Retry-After)",
+                    paused.as_secs_f64().ceil()
+                )
+            });
+            if !terminal && last_plain.elapsed() >= PLAIN_EVERY {
+                eprintln!("progress: {}", summary_line(&p));
+                last_plain = Instant::now();
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(REDRAW) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+    overall.abandon();
+    for (_, bar) in bars {
+        bar.abandon();
+    }
+    throttle.finish_and_clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn an_item_at_a_later_step_has_passed_the_earlier_ones() {
+        let mut p = Progress { total: 4, ..Progress::default() };
+        p.by_state = BTreeMap::from([(ItemState::Done, 1), (ItemState::Failed, 1), (ItemState::Pending, 2)]);
+        p.by_step = BTreeMap::from([
+            (Step::Approve, BTreeMap::from([(ItemState::Failed, 1), (ItemState::Pending, 1)])),
+            (Step::AssignRole, BTreeMap::from([(ItemState::Pending, 1)])),
+            (Step::DeployApp, BTreeMap::from([(ItemState::Done, 1)])),
+        ]);
+        assert_eq!(passed(&p, Step::Approve), 2);
+        assert_eq!(passed(&p, Step::TestAndEnable), 2);
+        assert_eq!(passed(&p, Step::AssignRole), 1);
+        assert_eq!(passed(&p, Step::DeployApp), 1);
+    }
+}

@@ -1,0 +1,317 @@
+//! `activator run`: one rollout in one process with the embedded store (one SQLite file):
+//! reads the mailbox list, creates or resumes the batch, plans, processes and verifies with
+//! progress bars, writes the results CSV, and exits 0 only if no mailbox failed.
+
+use crate::client_args::{EnvironmentArgs, LimitArgs};
+use crate::progress;
+use crate::signals::stop_on_signals;
+use activator_core::mailbox_list::{MailboxList, parse_csv};
+use activator_core::{BatchState, ItemState, Step};
+use anyhow::{Context, Result, bail};
+use dataverse::Dataverse;
+use metrics::Metrics;
+use pipeline::{
+    BatchOptions, Conducted, ConductorSettings, Feeder, FeederConfig, Queue, QueueTuning, RetryPolicy,
+    Runtime, WorkerOptions,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use store::{Batch, BatchStore, NewBatch, SqliteStore};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The CSV needs a header row; its mailbox column (named mailbox, mailboxid, id, email or \
+emailaddress, or the only column) holds mailbox ids or email addresses.\n\
+Running the same command again with the same state file resumes: finished mailboxes are never redone.\n\
+Exit status: 0 when no mailbox failed, 1 when some did (see the results CSV), 2 on bad input, 130 when stopped."
+)]
+pub struct Args {
+    /// CSV file of the mailboxes to roll out.
+    #[arg(long, value_name = "MAILBOXES.csv")]
+    csv: PathBuf,
+    /// Steps to run, in any order (they always run in rollout order).
+    #[arg(long, value_delimiter = ',', default_value = "approve,test_and_enable,assign_role,deploy_app")]
+    steps: Vec<Step>,
+    /// SQLite file holding the rollout's state (created if missing).
+    #[arg(long, env = "ACTIVATOR_STATE", default_value = "activator-state.db", value_name = "FILE.db")]
+    state: PathBuf,
+    /// Where to write the results CSV (default: beside the state file, ending in -results.csv).
+    #[arg(long, value_name = "OUT.csv")]
+    results: Option<PathBuf>,
+    /// Reject the whole list when any row is not a mailbox id or email address (default: skip
+    /// such rows, listing them).
+    #[arg(long)]
+    strict: bool,
+    /// Set the organization to server-side synchronization if it is not.
+    #[arg(long)]
+    configure_org: bool,
+    /// When a mailbox syncs with another organization, make this one its primary and test again.
+    #[arg(long)]
+    overwrite_primary_org: bool,
+    /// Failed mailboxes of an earlier run of this list start again.
+    #[arg(long)]
+    retry_failed: bool,
+    /// How long Test & Enable and the app deployment may take per mailbox.
+    #[arg(long, default_value_t = 3_600, value_name = "SECS")]
+    timeout_secs: u64,
+    /// Attempts per step before a mailbox fails (429 answers do not count).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    max_attempts: u32,
+    /// Steps run at once.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    concurrency: usize,
+    #[command(flatten)]
+    env: EnvironmentArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+pub async fn run(args: Args) -> Result<i32> {
+    let env = args.env.load()?;
+    let text =
+        std::fs::read_to_string(&args.csv).with_context(|| format!("cannot read {}", args.csv.display()))?;
+    let list =
+        parse_csv(&text).map_err(anyhow::Error::msg).with_context(|| format!("in {}", args.csv.display()))?;
+    if !report_rows(&args.csv, &list, args.strict) {
+        return Ok(2);
+    }
+    let options = BatchOptions {
+        configure_org: args.configure_org,
+        overwrite_primary_org: args.overwrite_primary_org,
+        test_timeout_secs: args.timeout_secs,
+        deploy_timeout_secs: args.timeout_secs,
+    };
+    let dv = Arc::new(Dataverse::new(&env.url, env.credentials.clone(), args.limits.client_options()?)?);
+    dv.connect().await.with_context(|| format!("cannot reach environment {} at {}", env.name, env.url))?;
+
+    let store = Arc::new(SqliteStore::open(&args.state).await?);
+    let batch = create_or_resume(&*store, &env.name, &args, &list, &options).await?;
+    let queue = Queue::sqlite_on(store.pool(), &QueueTuning::default()).await?;
+    let feeder = Arc::new(Feeder::new(queue.clone(), FeederConfig::default()));
+    // This process owns the state file: whatever an earlier run left queued or running is
+    // planned again (checked against Dataverse) before anything is sent.
+    feeder.recover_all(&*store, batch.id, pipeline::clock::now()).await?;
+    let mut worker = WorkerOptions::new(format!("run-{}", pipeline::worker_name()));
+    worker.concurrency = args.concurrency.max(1);
+    let runtime = Runtime {
+        store: Arc::clone(&store),
+        api: Arc::clone(&dv),
+        queue,
+        feeder,
+        metrics: Arc::new(Metrics::new()),
+        conductor: ConductorSettings {
+            retry: RetryPolicy { max_attempts: args.max_attempts.max(1), ..RetryPolicy::default() },
+            ..ConductorSettings::default()
+        },
+        worker,
+    };
+
+    let stop = stop_on_signals();
+    let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+    let worker_task = runtime.spawn_worker(done_rx.clone());
+    let display = tokio::spawn(progress::show(
+        Arc::clone(&store),
+        Arc::clone(&dv),
+        batch.id,
+        batch.steps.clone(),
+        done_rx.clone(),
+    ));
+    let conducted = runtime.conduct(batch.id, stop.clone()).await;
+    let _ = done_tx.send(true);
+    let _ = display.await;
+    match worker_task.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => eprintln!("warning: the worker stopped with an error: {e}"),
+        Err(e) => eprintln!("warning: the worker task failed: {e}"),
+    }
+    let conducted = conducted?;
+    let progress = store.progress(batch.id).await?;
+    println!("{}", progress::summary_line(&progress));
+    if conducted == Conducted::Stopped {
+        println!("stopped. Run the same command again to resume batch {} from where it is.", batch.id);
+        return Ok(130);
+    }
+    finish(&*store, &dv, &batch, &args).await
+}
+
+/// Prints rows that were not taken; false when the list cannot be used.
+fn report_rows(path: &Path, list: &MailboxList, strict: bool) -> bool {
+    for p in &list.invalid {
+        eprintln!(
+            "{}:{}: '{}': {}{}",
+            path.display(),
+            p.line,
+            p.value,
+            p.reason,
+            if strict { "" } else { " (skipped)" }
+        );
+    }
+    if !list.duplicates.is_empty() {
+        eprintln!(
+            "{}: {} duplicate rows kept once (first at line {})",
+            path.display(),
+            list.duplicates.len(),
+            list.duplicates[0].line
+        );
+    }
+    if strict && !list.invalid.is_empty() {
+        eprintln!(
+            "{} rows are not mailboxes and --strict is on: nothing was started. Fix the rows above.",
+            list.invalid.len()
+        );
+        return false;
+    }
+    if list.mailboxes.is_empty() {
+        eprintln!(
+            "{} lists no mailboxes: give a header row and one mailbox id or email address per row.",
+            path.display()
+        );
+        return false;
+    }
+    true
+}
+
+async fn create_or_resume<S: BatchStore>(
+    store: &S,
+    environment: &str,
+    args: &Args,
+    list: &MailboxList,
+    options: &BatchOptions,
+) -> Result<Batch> {
+    let mut steps = args.steps.clone();
+    steps.sort();
+    steps.dedup();
+    let key = run_key(environment, &steps, &list.mailboxes, options);
+    let new = NewBatch {
+        idempotency_key: Some(key),
+        environment: environment.to_string(),
+        steps,
+        options: options.to_json(),
+        mailboxes: list.mailboxes.clone(),
+    };
+    let (batch, created) = store.create_batch(new, pipeline::clock::now()).await?;
+    if created {
+        println!("batch {}: {} mailboxes, steps {}", batch.id, batch.total, names(&batch.steps));
+        return Ok(batch);
+    }
+    let progress = store.progress(batch.id).await?;
+    println!("resuming batch {}: {}", batch.id, progress::summary_line(&progress));
+    if args.retry_failed && progress.count(ItemState::Failed) > 0 {
+        let retried = retry_failed(store, &batch).await?;
+        println!("{retried} failed mailboxes start again");
+    }
+    match batch.state {
+        BatchState::Running => {}
+        BatchState::Completed if args.retry_failed => {
+            store
+                .set_batch_state(batch.id, BatchState::Completed, BatchState::Running, pipeline::clock::now())
+                .await?;
+        }
+        BatchState::Completed => {}
+        BatchState::Paused => {
+            store
+                .set_batch_state(batch.id, BatchState::Paused, BatchState::Running, pipeline::clock::now())
+                .await?;
+        }
+        BatchState::Cancelled => {
+            bail!("batch {} was cancelled; start a new state file to run this list again", batch.id)
+        }
+    }
+    Ok(store.batch(batch.id).await?.unwrap_or(batch))
+}
+
+async fn retry_failed<S: BatchStore>(store: &S, batch: &Batch) -> Result<u64> {
+    let mut count = 0;
+    let mut after = None;
+    loop {
+        let page = store.items(batch.id, Some(ItemState::Failed), after, 1_000).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.index);
+        for item in page {
+            let t = store::Transition {
+                index: item.index,
+                from: ItemState::Failed,
+                from_step: item.step,
+                to: ItemState::Pending,
+                step: item.step,
+                attempts: 0,
+                due_at: None,
+                error: item.error.clone(),
+                mailbox_id: None,
+            };
+            if store.transition(batch.id, t, pipeline::clock::now()).await? {
+                count += 1;
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// Same environment, steps, options and list: the same batch (so a rerun resumes it).
+fn run_key(environment: &str, steps: &[Step], mailboxes: &[String], options: &BatchOptions) -> String {
+    // FNV-1a: stable across builds and platforms, unlike std's hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |s: &str| {
+        for b in s.bytes().chain([0u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    eat(environment);
+    eat(&names(steps));
+    eat(&options.to_json().to_string());
+    for m in mailboxes {
+        eat(&m.to_lowercase());
+    }
+    format!("run:{h:016x}:{}", mailboxes.len())
+}
+
+fn names(steps: &[Step]) -> String {
+    steps.iter().map(|s| s.name()).collect::<Vec<_>>().join(",")
+}
+
+fn results_path(args: &Args) -> PathBuf {
+    args.results.clone().unwrap_or_else(|| {
+        let stem = args
+            .state
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "activator".into());
+        args.state.with_file_name(format!("{stem}-results.csv"))
+    })
+}
+
+async fn finish<S: BatchStore>(store: &S, dv: &Dataverse, batch: &Batch, args: &Args) -> Result<i32> {
+    let path = results_path(args);
+    let file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    pipeline::results::write_results(store, dv, batch.id, std::io::BufWriter::new(file)).await?;
+    let failures = failure_summary(store, batch).await?;
+    if !failures.is_empty() {
+        println!("failed mailboxes by reason:");
+        for ((code, remedy), n) in &failures {
+            println!("  {n:>6}  {code}: {remedy}");
+        }
+    }
+    println!("results: {}", path.display());
+    let failed: u64 = failures.values().sum();
+    Ok(i32::from(failed > 0))
+}
+
+async fn failure_summary<S: BatchStore>(store: &S, batch: &Batch) -> Result<BTreeMap<(String, String), u64>> {
+    let mut out = BTreeMap::new();
+    let mut after = None;
+    loop {
+        let page = store.items(batch.id, Some(ItemState::Failed), after, 1_000).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.index);
+        for item in page {
+            let (code, remedy) = item
+                .error
+                .map(|e| (e.code, e.remedy.unwrap_or_default()))
+                .unwrap_or_else(|| ("unknown".into(), String::new()));
+            *out.entry((code, remedy)).or_insert(0) += 1;
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,103 @@
+//! `activator worker`: a distributed worker over Redis. Any number of them share the batches,
+//! the job queue and each application user's limits; each conducts the batches whose lease it
+//! holds and runs jobs of all of them.
+
+use crate::client_args::{EnvironmentArgs, LimitArgs};
+use crate::signals::stop_on_signals;
+use anyhow::{Context, Result};
+use dataverse::Dataverse;
+use metrics::Metrics;
+use pipeline::{
+    ConductorSettings, Feeder, FeederConfig, Queue, QueueConfig, QueueTuning, RetryPolicy, Runtime,
+    WorkerExit, WorkerOptions,
+};
+use ratelimit::{Limiter, RedisLimiter};
+use std::sync::Arc;
+use std::time::Duration;
+use store::RedisStore;
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Stops on SIGTERM or Ctrl-C: takes no more jobs and lets running ones finish within \
+the grace period; jobs of a killed worker return to the others within 60 s.")]
+pub struct Args {
+    /// Redis holding batches, jobs and shared limits.
+    #[arg(long, env = "ACTIVATOR_REDIS_URL", value_name = "redis://HOST:PORT")]
+    redis: String,
+    /// Prefix of every Redis key of this deployment (several deployments may share a Redis).
+    #[arg(long, default_value = "activator", value_name = "PREFIX")]
+    namespace: String,
+    /// Jobs run at once by this process.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    concurrency: usize,
+    /// Attempts per step before a mailbox fails (429 answers do not count).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    max_attempts: u32,
+    /// How long running jobs may take to finish after SIGTERM.
+    #[arg(long, default_value_t = 20, value_name = "SECS")]
+    grace_secs: u64,
+    #[command(flatten)]
+    env: EnvironmentArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+pub async fn run(args: Args) -> Result<i32> {
+    let env = args.env.load()?;
+    let options = args.limits.client_options()?;
+    let mut users = Vec::new();
+    for credential in &env.credentials {
+        let limiter = RedisLimiter::connect(
+            &args.redis,
+            &format!("{}:limits", args.namespace),
+            &credential.client_id,
+            options.budgets,
+        )
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("cannot reach Redis for the shared limits: check --redis")?;
+        users.push((credential.clone(), Arc::new(limiter) as Arc<dyn Limiter>));
+    }
+    let dv = Arc::new(Dataverse::with_limiters(&env.url, users, options)?);
+    dv.connect().await.with_context(|| format!("cannot reach environment {} at {}", env.name, env.url))?;
+    let store = Arc::new(
+        RedisStore::connect(&args.redis, &format!("{}:store", args.namespace))
+            .await
+            .context("cannot reach Redis for the batch store: check --redis")?,
+    );
+    let tuning = QueueTuning::default();
+    let queue = Queue::open(
+        &QueueConfig::Redis { url: args.redis.clone(), namespace: format!("{}:jobs", args.namespace) },
+        &tuning,
+    )
+    .await
+    .context("cannot open the job queue in Redis")?;
+    let name = pipeline::worker_name();
+    let mut worker = WorkerOptions::new(name.clone());
+    worker.concurrency = args.concurrency.max(1);
+    worker.grace = Duration::from_secs(args.grace_secs);
+    worker.tuning = tuning;
+    let runtime = Runtime {
+        store,
+        api: dv,
+        // Items a dead worker had running are planned again after a minute (DESIGN: a killed
+        // worker's jobs come back within 60 s).
+        feeder: Arc::new(Feeder::new(
+            queue.clone(),
+            FeederConfig { stale_after: Duration::from_secs(60), ..FeederConfig::default() },
+        )),
+        queue,
+        metrics: Arc::new(Metrics::new()),
+        conductor: ConductorSettings {
+            retry: RetryPolicy { max_attempts: args.max_attempts.max(1), ..RetryPolicy::default() },
+            ..ConductorSettings::default()
+        },
+        worker,
+    };
+    eprintln!("worker {name} started for environment {} ({})", env.name, env.url);
+    let exit = runtime.serve(stop_on_signals()).await?;
+    eprintln!(
+        "worker {name} stopped{}",
+        if exit == WorkerExit::GraceExpired { " (grace period over)" } else { "" }
+    );
+    Ok(0)
+}
