@@ -107,16 +107,17 @@ async fn every_case_ends_as_designed_matching_ground_truth_and_a_rerun_writes_no
             assert_eq!(row["email"], mailbox["emailaddress"].as_str().unwrap_or_default());
         }
         match case.as_str() {
-            "approval_rejected" | "approval_needs_admin" => {
-                assert_ne!(
-                    mailbox["emailrouteraccessapproval"], 1,
-                    "not approved behind the admin's back: {truth}"
+            "approval_rejected" => {
+                assert_eq!(
+                    mailbox["emailrouteraccessapproval"], 3,
+                    "a rejection is never overridden: {truth}"
                 )
             }
             "deleted_mid_run" => assert_eq!(truth["deleted"], true, "{truth}"),
             "other_org" => assert!(row["remedy"].contains("--overwrite-primary-org"), "{row:?}"),
             "approval_needs_admin" => {
-                assert!(row["remedy"].contains("Delegated Mailbox Approver"), "{row:?}")
+                assert!(row["remedy"].contains("Delegated Mailbox Approver"), "{row:?}");
+                assert_ne!(mailbox["emailrouteraccessapproval"], 1, "{truth}");
             }
             _ => {}
         }

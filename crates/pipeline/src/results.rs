@@ -11,8 +11,9 @@ use uuid::Uuid;
 pub const HEADER: [&str; 9] =
     ["mailbox", "mailbox_id", "email", "state", "step", "attempts", "error_code", "message", "remedy"];
 
-/// Writes every item of `batch` to `out`; email addresses of mailboxes given by id are read
-/// from Dataverse in bulk (left empty if that read fails). Returns the rows written.
+/// Writes every item of `batch` to `out`; email addresses are read from Dataverse in bulk, as
+/// Dataverse spells them (if that read fails: the address as given, or empty). Returns the
+/// rows written.
 pub async fn write_results<S: BatchStore, A: RolloutApi, W: Write>(
     store: &S,
     api: &A,
@@ -27,8 +28,7 @@ pub async fn write_results<S: BatchStore, A: RolloutApi, W: Write>(
         after = Some(last.index);
         items.extend(page);
     }
-    let ids: Vec<Uuid> =
-        items.iter().filter(|i| !i.mailbox.contains('@')).filter_map(|i| i.mailbox_id).collect();
+    let ids: Vec<Uuid> = items.iter().filter_map(|i| i.mailbox_id).collect();
     let emails: HashMap<Uuid, String> = if ids.is_empty() {
         HashMap::new()
     } else {
@@ -44,11 +44,11 @@ pub async fn write_results<S: BatchStore, A: RolloutApi, W: Write>(
     let csv_err = |e: csv::Error| PipelineError::Results(e.to_string());
     w.write_record(HEADER).map_err(csv_err)?;
     for item in &items {
-        let email = if item.mailbox.contains('@') {
-            item.mailbox.clone()
-        } else {
-            item.mailbox_id.and_then(|id| emails.get(&id).cloned()).unwrap_or_default()
-        };
+        let email = item
+            .mailbox_id
+            .and_then(|id| emails.get(&id).cloned())
+            .or_else(|| item.mailbox.contains('@').then(|| item.mailbox.clone()))
+            .unwrap_or_default();
         let (code, message, remedy) = match &item.error {
             Some(e) => (e.code.as_str(), e.message.as_str(), e.remedy.as_deref().unwrap_or("")),
             None => ("", "", ""),

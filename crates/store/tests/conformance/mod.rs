@@ -287,7 +287,7 @@ pub async fn counters_match_the_items_after_many_transitions<S: BatchStore>(stor
             }
             let to = options[(seed >> 33) as usize % options.len()];
             let step = if round % 2 == 0 { item.step } else { Some(Step::TestAndEnable) };
-            let due_at = (to == ItemState::Waiting).then_some(NOW + round);
+            let due_at = matches!(to, ItemState::Waiting | ItemState::Verifying).then_some(NOW + round);
             let t = Transition { step, due_at, ..move_item(index, item.state, item.step, to) };
             assert!(store.transition(b.id, t, NOW + round).await.unwrap());
         }
