@@ -6,6 +6,7 @@ use crate::coalescer::{BatchOptions, Coalescer};
 use crate::credential::Credential;
 use crate::error::DataverseError;
 use crate::lane::Lane;
+use crate::observer::RequestObserver;
 use crate::pool::Pool;
 use crate::request::ApiRequest;
 use crate::roles::RoleCache;
@@ -28,6 +29,8 @@ pub struct ClientOptions {
     pub max_throttle_waits: u32,
     /// `$batch` coalescing of writes; None sends every write alone.
     pub batching: Option<BatchOptions>,
+    /// Told of every request, 429 and limiter wait (for metrics).
+    pub observer: Option<Arc<dyn RequestObserver>>,
 }
 
 impl Default for ClientOptions {
@@ -37,6 +40,7 @@ impl Default for ClientOptions {
             budgets: Budgets::default(),
             max_throttle_waits: 10,
             batching: Some(BatchOptions::default()),
+            observer: None,
         }
     }
 }
@@ -81,7 +85,7 @@ impl Dataverse {
         for (credential, limiter) in users {
             let name = credential.client_id.clone();
             let conn = Connection::new(org_url, credential, options.timeout)?;
-            lanes.push(Lane::new(conn, limiter, name));
+            lanes.push(Lane::new(conn, limiter, name).observed_by(options.observer.clone()));
         }
         let pool = Pool::new(lanes).ok_or_else(|| DataverseError::Invalid {
             status: 0,

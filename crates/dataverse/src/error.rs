@@ -68,6 +68,19 @@ impl DataverseError {
         matches!(self, Self::Throttled { .. } | Self::Transient { .. } | Self::Conflict { .. })
     }
 
+    /// The HTTP status the failure came with, when there was an answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Throttled { .. } => Some(429),
+            Self::Unauthorized { .. } => Some(401),
+            Self::PrivilegeDenied { .. } => Some(403),
+            Self::NotFound { .. } => Some(404),
+            Self::AlreadyDone { .. } | Self::Conflict { .. } => Some(412),
+            Self::Transient { status, .. } => *status,
+            Self::Invalid { status, .. } => (*status != 0).then_some(*status),
+        }
+    }
+
     /// Dataverse's error code (empty when it gave none).
     pub fn code(&self) -> &str {
         match self {

@@ -3,6 +3,7 @@
 
 use crate::client::{Answer, Connection};
 use crate::error::{DataverseError, Limit};
+use crate::observer::RequestObserver;
 use crate::request::ApiRequest;
 use ratelimit::{LimitKind, Limiter};
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,7 @@ pub struct Lane {
     pub name: String,
     /// Running average of one operation's duration, to foresee what a `$batch` will cost.
     per_operation: Arc<Mutex<Option<Duration>>>,
+    observer: Option<Arc<dyn RequestObserver>>,
 }
 
 /// Weight of the newest measurement in the running average.
@@ -31,7 +33,13 @@ fn kind_of(limit: Limit) -> LimitKind {
 
 impl Lane {
     pub fn new(conn: Connection, limiter: Arc<dyn Limiter>, name: String) -> Self {
-        Self { conn, limiter, name, per_operation: Arc::default() }
+        Self { conn, limiter, name, per_operation: Arc::default(), observer: None }
+    }
+
+    /// The same lane, reporting what it does to `observer`.
+    pub fn observed_by(mut self, observer: Option<Arc<dyn RequestObserver>>) -> Self {
+        self.observer = observer;
+        self
     }
 
     /// Expected execution time of a request of several operations, once one has been measured.
@@ -56,6 +64,7 @@ impl Lane {
         let mut waits = 0;
         let mut throttled_by = Vec::new();
         loop {
+            let asked = Instant::now();
             let permit = match self.expected(req.weight) {
                 Some(expected) => self.limiter.acquire_expecting(expected).await,
                 None => self.limiter.acquire().await,
@@ -64,6 +73,17 @@ impl Lane {
             let result = self.conn.execute(req).await;
             let elapsed = result.as_ref().map_or_else(|_| started.elapsed(), |a| a.elapsed);
             self.limiter.release(permit, elapsed);
+            if let Some(o) = &self.observer {
+                o.waited(started.saturating_duration_since(asked));
+                let status = match &result {
+                    Ok(answer) => Some(answer.status),
+                    Err(e) => e.status(),
+                };
+                o.request(req.operation, status, elapsed);
+                if let Err(DataverseError::Throttled { limit, .. }) = &result {
+                    o.throttled(*limit);
+                }
+            }
             match result {
                 Err(DataverseError::Throttled { retry_after, limit, code, message }) => {
                     self.limiter.pause(retry_after, limit.map(kind_of));

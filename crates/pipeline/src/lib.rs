@@ -21,6 +21,7 @@ pub mod planner;
 pub mod queue;
 pub mod remedy;
 pub mod results;
+pub mod request_metrics;
 pub mod retry_policy;
 pub mod rollout_api;
 pub mod runtime;

@@ -10,6 +10,7 @@ use activator_core::{BatchState, ItemState, Step};
 use anyhow::{Context, Result, bail};
 use dataverse::Dataverse;
 use metrics::Metrics;
+use pipeline::request_metrics::RequestMetrics;
 use pipeline::{
     BatchOptions, Conducted, ConductorSettings, Feeder, FeederConfig, Queue, QueueTuning, RetryPolicy,
     Runtime, WorkerOptions,
@@ -82,7 +83,10 @@ pub async fn run(args: Args) -> Result<i32> {
         test_timeout_secs: args.timeout_secs,
         deploy_timeout_secs: args.timeout_secs,
     };
-    let dv = Arc::new(Dataverse::new(&env.url, env.credentials.clone(), args.limits.client_options()?)?);
+    let metrics = Arc::new(Metrics::new());
+    let mut client_options = args.limits.client_options()?;
+    client_options.observer = Some(Arc::new(RequestMetrics(Arc::clone(&metrics))));
+    let dv = Arc::new(Dataverse::new(&env.url, env.credentials.clone(), client_options)?);
     dv.connect().await.with_context(|| format!("cannot reach environment {} at {}", env.name, env.url))?;
 
     let store = Arc::new(SqliteStore::open(&args.state).await?);
@@ -99,7 +103,7 @@ pub async fn run(args: Args) -> Result<i32> {
         api: Arc::clone(&dv),
         queue,
         feeder,
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         conductor: ConductorSettings {
             retry: RetryPolicy { max_attempts: args.max_attempts.max(1), ..RetryPolicy::default() },
             ..ConductorSettings::default()

@@ -7,6 +7,7 @@ use crate::signals::stop_on_signals;
 use anyhow::{Context, Result};
 use dataverse::Dataverse;
 use metrics::Metrics;
+use pipeline::request_metrics::RequestMetrics;
 use pipeline::{
     ConductorSettings, Feeder, FeederConfig, Queue, QueueConfig, QueueTuning, RetryPolicy, Runtime,
     WorkerExit, WorkerOptions,
@@ -43,7 +44,9 @@ pub struct Args {
 
 pub async fn run(args: Args) -> Result<i32> {
     let env = args.env.load()?;
-    let options = args.limits.client_options()?;
+    let metrics = Arc::new(Metrics::new());
+    let mut options = args.limits.client_options()?;
+    options.observer = Some(Arc::new(RequestMetrics(Arc::clone(&metrics))));
     let mut users = Vec::new();
     for credential in &env.credentials {
         let limiter = RedisLimiter::connect(
@@ -86,7 +89,7 @@ pub async fn run(args: Args) -> Result<i32> {
             FeederConfig { stale_after: Duration::from_secs(60), ..FeederConfig::default() },
         )),
         queue,
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         conductor: ConductorSettings {
             retry: RetryPolicy { max_attempts: args.max_attempts.max(1), ..RetryPolicy::default() },
             ..ConductorSettings::default()

@@ -1,0 +1,209 @@
+//! `make bench` (rollout): 2,000 mailboxes rolled out by `activator run` against
+//! `dataverse-sim` with Dataverse's default rates (600 requests and 120 s of execution per
+//! 30 s window: the documented budgets over a tenth of the window). Prints mailboxes per
+//! second, the fastest the simulator's limits allow for the same requests and execution
+//! time, their ratio, the 429 share and the worker's peak memory; then the same rollout by a
+//! plain sequential client (one request at a time, as a PowerShell loop would), on the first
+//! 200 mailboxes.
+
+use dataverse::{ClientOptions, Credential, Dataverse, DeploymentOutcome, Secret, TestOutcome};
+use e2e::{activator, mailboxes_by_case, sim_json, start_simulator};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+const MAILBOXES: usize = 2_000;
+const SEQUENTIAL: usize = 200;
+const WINDOW_SECS: u64 = 30;
+const MAX_REQUESTS: u64 = 600;
+const MAX_EXEC_MS: u64 = 120_000;
+
+fn sim_args() -> Vec<String> {
+    [
+        "--mailboxes",
+        &MAILBOXES.to_string(),
+        "--window-secs",
+        &WINDOW_SECS.to_string(),
+        "--max-requests",
+        &MAX_REQUESTS.to_string(),
+        "--max-exec-ms",
+        &MAX_EXEC_MS.to_string(),
+        "--test-delay-ms",
+        "2000..8000",
+        "--deploy-delay-ms",
+        "1000..4000",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+struct Measured {
+    mailboxes: usize,
+    elapsed: Duration,
+    requests: u64,
+    throttled: u64,
+    exec_ms: u64,
+    peak_rss_kib: Option<u64>,
+}
+
+impl Measured {
+    /// The least time the limits allow for these requests and this execution time: in any
+    /// window at most its budget, so `n` of a budget `b` need `(n / b - 1)` windows after the
+    /// first.
+    fn bound(&self) -> Duration {
+        let windows = |used: f64, budget: f64| (used / budget - 1.0).max(0.0);
+        let w = windows(self.requests as f64, MAX_REQUESTS as f64).max(windows(self.exec_ms as f64, MAX_EXEC_MS as f64));
+        Duration::from_secs_f64(w * WINDOW_SECS as f64)
+    }
+}
+
+async fn stats(sim: &str) -> (u64, u64, u64) {
+    let s = sim_json(sim, "/_sim/stats").await;
+    let mut total = 0;
+    let mut throttled = 0;
+    if let Some(ops) = s["requests"].as_object() {
+        for by_status in ops.values() {
+            if let Some(m) = by_status.as_object() {
+                for (status, n) in m {
+                    let n = n.as_u64().unwrap_or(0);
+                    total += n;
+                    if status == "429" {
+                        throttled += n;
+                    }
+                }
+            }
+        }
+    }
+    let exec = s["exec_ms"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
+    (total, throttled, exec)
+}
+
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn pipeline() -> Measured {
+    let args = sim_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (_sim, url) = start_simulator(&args);
+    let dir = e2e::scratch_dir("bench");
+    let ids: Vec<String> = mailboxes_by_case(&url).await.into_values().flatten().collect();
+    std::fs::write(dir.join("list.csv"), format!("mailbox\n{}\n", ids.join("\n"))).expect("list written");
+    let started = Instant::now();
+    let mut child = activator(&url)
+        .args(["run", "--csv"])
+        .arg(dir.join("list.csv"))
+        .arg("--state")
+        .arg(dir.join("state.db"))
+        .args(["--window-secs", &WINDOW_SECS.to_string(), "--max-requests", &MAX_REQUESTS.to_string()])
+        .args(["--max-exec-secs", &(MAX_EXEC_MS / 1000).to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("activator starts");
+    let mut peak = None;
+    loop {
+        if let Some(kib) = vm_hwm_kib(child.id()) {
+            peak = Some(kib);
+        }
+        if child.try_wait().expect("activator can be waited for").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let elapsed = started.elapsed();
+    let (requests, throttled, exec_ms) = stats(&url).await;
+    Measured { mailboxes: ids.len(), elapsed, requests, throttled, exec_ms, peak_rss_kib: peak }
+}
+
+/// One request at a time, step by step over the list, polling each mailbox until its
+/// process ends: what a script does.
+async fn sequential() -> Measured {
+    let args = sim_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (_sim, url) = start_simulator(&args);
+    let ids: Vec<Uuid> = mailboxes_by_case(&url).await["normal"].iter().take(SEQUENTIAL).filter_map(|s| s.parse().ok()).collect();
+    let mut options = ClientOptions { batching: None, ..ClientOptions::default() };
+    options.budgets.window = Duration::from_secs(WINDOW_SECS);
+    options.budgets.max_requests = MAX_REQUESTS;
+    options.budgets.max_exec = Duration::from_millis(MAX_EXEC_MS);
+    options.budgets.max_concurrency = 1;
+    let credential = Credential {
+        authority: format!("{url}/tenant"),
+        client_id: "51f81489-12ee-4a9e-aaae-a2591f45987d".into(),
+        client_secret: Secret::new("sim-secret"),
+    };
+    let dv = Dataverse::new(&url, vec![credential], options).expect("client");
+    let started = Instant::now();
+    for id in &ids {
+        dv.approve_mailbox(*id).await.expect("approve");
+    }
+    for id in &ids {
+        dv.schedule_test_and_enable(*id).await.expect("test and enable");
+    }
+    for id in &ids {
+        loop {
+            let m = &dv.mailboxes_by_ids(&[*id]).await.expect("read")[0];
+            if m.test_outcome() != TestOutcome::Running {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    for id in &ids {
+        let m = &dv.mailboxes_by_ids(&[*id]).await.expect("read")[0];
+        let user = m.owner.expect("owner");
+        let unit = dv.user_business_unit(user).await.expect("unit");
+        let role = dv.role_in_unit(dataverse::APP_ROLE_NAME, unit).await.expect("role").expect("role exists");
+        if !dv.user_has_role(user, role).await.expect("check") {
+            dv.assign_role(user, role).await.expect("assign");
+        }
+    }
+    for id in &ids {
+        dv.schedule_app_deployment(*id).await.expect("deploy");
+    }
+    for id in &ids {
+        loop {
+            let m = &dv.mailboxes_by_ids(&[*id]).await.expect("read")[0];
+            if m.deployment_outcome() != DeploymentOutcome::Running {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    let elapsed = started.elapsed();
+    let (requests, throttled, exec_ms) = stats(&url).await;
+    Measured { mailboxes: ids.len(), elapsed, requests, throttled, exec_ms, peak_rss_kib: None }
+}
+
+fn row(name: &str, m: &Measured) {
+    let rate = m.mailboxes as f64 / m.elapsed.as_secs_f64();
+    let bound = m.bound();
+    let best_rate = if bound.is_zero() { f64::INFINITY } else { m.mailboxes as f64 / bound.as_secs_f64() };
+    println!(
+        "| {name} | {} | {:.1} | {rate:.2} | {best_rate:.2} | {:.2} | {} | {:.2}% | {:.0} | {} |",
+        m.mailboxes,
+        m.elapsed.as_secs_f64(),
+        rate / best_rate,
+        m.requests,
+        100.0 * m.throttled as f64 / m.requests.max(1) as f64,
+        m.exec_ms as f64 / 1000.0,
+        m.peak_rss_kib.map_or("-".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    println!(
+        "rollout benchmark: limits {MAX_REQUESTS} requests and {} s execution per {WINDOW_SECS} s window (Dataverse's rates)",
+        MAX_EXEC_MS / 1000
+    );
+    let p = pipeline().await;
+    let s = sequential().await;
+    println!("| client | mailboxes | seconds | mailboxes/s | limits allow (mailboxes/s) | ratio | requests | 429 share | execution s | peak memory |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    row("activator run", &p);
+    row("sequential script", &s);
+}
