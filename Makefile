@@ -35,8 +35,9 @@ demo: ## Placeholder: the 2,000-mailbox demo arrives with 'activator run'
 bench-client: ## Measure 429 share and budget use of the client against the simulator (about 4 minutes)
 	$(CARGO) bench -p dataverse --bench client_budget
 
-bench-store: ## Measure both stores with a 100,000-mailbox batch
+bench-store: ## Measure both stores with a 100,000-mailbox batch, and worker memory against batch size
 	$(CARGO) bench -p store --bench store_scale
+	$(CARGO) bench -p pipeline --bench worker_memory
 
 bench-queue: ## Measure how soon due work starts on each queue backend
 	$(CARGO) bench -p pipeline --bench queue_latency
