@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SIM_ARGS ?= --listen 127.0.0.1:8090 --mailboxes 2000 --seed 1
 
-.PHONY: help build test lint fmt sim bench bench-sim demo bench-client bench-store bench-api ci
+.PHONY: help build test lint fmt sim bench bench-sim demo bench-client bench-store bench-queue bench-api ci
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-13s %s\n", $$1, $$2}'
@@ -26,7 +26,7 @@ sim: ## Run the Dataverse simulator (override with SIM_ARGS="...")
 bench-sim: ## Measure the simulator's requests per second on this machine
 	$(CARGO) bench -p sim --bench sim_throughput
 
-bench: bench-sim bench-client bench-store ## Run every benchmark that exists so far
+bench: bench-sim bench-client bench-store bench-queue ## Run every benchmark that exists so far
 	@echo "(the rollout benchmark joins 'make bench' with the activation pipeline)"
 
 demo: ## Roll out 2,000 simulated mailboxes with 'activator run' (about two minutes; only Rust needed)
@@ -35,8 +35,12 @@ demo: ## Roll out 2,000 simulated mailboxes with 'activator run' (about two minu
 bench-client: ## Measure 429 share and budget use of the client against the simulator (about 4 minutes)
 	$(CARGO) bench -p dataverse --bench client_budget
 
-bench-store: ## Measure both stores with a 100,000-mailbox batch
+bench-store: ## Measure both stores with a 100,000-mailbox batch, and worker memory against batch size
 	$(CARGO) bench -p store --bench store_scale
+	$(CARGO) bench -p pipeline --bench worker_memory
+
+bench-queue: ## Measure how soon due work starts on each queue backend
+	$(CARGO) bench -p pipeline --bench queue_latency
 
 bench-api: ## Placeholder: arrives with the HTTP API
 	@echo "make bench-api arrives with the HTTP API (crates/api)" >&2; exit 2

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod conformance;
+mod redis_claims;
 
 use activator_core::{BatchState, ItemState, Step};
 use conformance::{NOW, move_item, new_batch};

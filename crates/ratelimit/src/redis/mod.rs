@@ -5,15 +5,28 @@
 //! Times come from Redis's own clock (`TIME`), so processes on machines whose clocks disagree
 //! still share one schedule. The concurrency cap stays per process: give each process its share
 //! of the application user's parallelism.
+//!
+//! In front of Redis sits a local smoothing stage. Callers of one process queue in FIFO order
+//! behind a turnstile, so only one of them at a time asks Redis and the rest wait locally
+//! (otherwise every waiting caller would wake when Redis said "wait" ran out, and all but one
+//! would ask in vain). The one at the head first takes a cell of a local GCRA running at the
+//! budget's whole target rate with a burst of at most [`SMOOTHING_BURST`], so one process
+//! never sends admissions faster than the budget could sustain, even while the shared burst
+//! in Redis would let it. Several processes sharing a budget are each limited only at the full
+//! rate, so together they still reach it; Redis decides the share.
 
 use crate::concurrency::Concurrency;
 use crate::config::{Budgets, Derived};
 use crate::gcra::Reservation;
 use crate::limiter::{BoxFuture, LimitKind, Limiter, Permit, Snapshot};
+use crate::requests::RequestBudget;
 use redis::Script;
 use redis::aio::ConnectionManager;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+use tokio::sync::Mutex as AsyncMutex;
 use tokio::time::{Instant, sleep, sleep_until};
 
 /// Wait before trying Redis again after it failed.
@@ -21,6 +34,10 @@ const RETRY_AFTER_ERROR: Duration = Duration::from_millis(200);
 
 /// Weight of the newest charge in the running average of a request's cost.
 const TYPICAL_WEIGHT: f64 = 0.25;
+
+/// The most requests one process sends back to back after an idle spell (fewer when the
+/// budget's own burst is smaller).
+const SMOOTHING_BURST: NonZeroU32 = NonZeroU32::new(5).expect("5 is not zero");
 
 #[derive(Debug, Clone)]
 struct Keys {
@@ -40,6 +57,12 @@ pub struct RedisLimiter {
     /// Requests and wall time of execution left, as of the last admission.
     left: Mutex<(f64, Duration)>,
     paused_until: Mutex<Option<Instant>>,
+    /// This process's requests, spaced at the target rate before they reach Redis.
+    smoothing: RequestBudget,
+    /// One acquirer at a time asks Redis; the rest queue behind it in FIFO order.
+    turnstile: AsyncMutex<()>,
+    /// Admission scripts sent to Redis, admitted or not.
+    admit_calls: AtomicU64,
     admit: Script,
     settle: Script,
     pause: Script,
@@ -86,6 +109,12 @@ impl RedisLimiter {
             typical: Mutex::new(None),
             left: Mutex::new((f64::from(derived.request_burst.get()), derived.exec_tolerance)),
             paused_until: Mutex::new(None),
+            smoothing: RequestBudget::new(&Derived {
+                request_burst: derived.request_burst.min(SMOOTHING_BURST),
+                ..derived
+            }),
+            turnstile: AsyncMutex::new(()),
+            admit_calls: AtomicU64::new(0),
             admit: Script::new(include_str!("admit.lua")),
             settle: Script::new(include_str!("settle.lua")),
             pause: Script::new(include_str!("pause.lua")),
@@ -104,6 +133,7 @@ impl RedisLimiter {
     async fn try_admit(&self, reserve: Duration) -> Result<Option<Duration>, redis::RedisError> {
         let allow = self.derived.exec_tolerance.saturating_sub(reserve).max(Duration::from_millis(1));
         let mut conn = self.conn.clone();
+        self.admit_calls.fetch_add(1, Ordering::Relaxed);
         let (admitted, wait_us, left_requests, left_exec_us): (i64, i64, i64, i64) = self
             .admit
             .key(&self.keys.requests)
@@ -129,6 +159,8 @@ impl RedisLimiter {
             Some(e) => self.to_wall(e),
             None => self.typical.lock().unwrap_or_else(PoisonError::into_inner).unwrap_or(Duration::ZERO),
         };
+        let _turn = self.turnstile.lock().await;
+        let mut smoothed = false;
         let mut failing_since: Option<Instant> = None;
         loop {
             // A 429 seen by this process holds it back at once, before Redis has heard of it.
@@ -136,6 +168,16 @@ impl RedisLimiter {
             if let Some(until) = local_pause.filter(|u| *u > Instant::now()) {
                 sleep_until(until).await;
                 continue;
+            }
+            // One local cell per admission: asking Redis again after it said "wait" takes none.
+            if !smoothed {
+                match self.smoothing.try_take() {
+                    Ok(()) => smoothed = true,
+                    Err(at) => {
+                        sleep_until(at).await;
+                        continue;
+                    }
+                }
             }
             // No slot is held while waiting on the budgets or a pause.
             let slot = self.concurrency.acquire().await;
@@ -239,3 +281,6 @@ impl Limiter for RedisLimiter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

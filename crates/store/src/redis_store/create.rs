@@ -2,24 +2,23 @@
 //!
 //! The items, the due set and the place in the batch list are written first; the counters
 //! and the meta hash last, together (one MULTI: same hash tag). A batch exists for readers
-//! once its meta hash does, so nobody sees half a batch.
+//! once its meta hash does, so nobody sees half a batch. `claim.rs` says how the idempotency
+//! key is held meanwhile, and taken over when its creation dies half-way.
 
-use super::codec::{FixedBatch, NewItem, check_time, corrupt, count_field};
+use super::RedisStore;
+use super::claim::{self, OwnClaim};
+use super::codec::{FixedBatch, NewItem, check_time, count_field};
 use super::keys::{member, order_member};
-use super::{RedisStore, read, scripts};
 use crate::batch_store::StoreResult;
 use crate::error::StoreError;
 use crate::ids;
 use crate::model::{Batch, BatchId, Millis, NewBatch};
 use activator_core::{BatchState, ItemState, Step};
 use redis::AsyncCommands;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Items per pipeline.
 const CHUNK: usize = 1_000;
-/// How long a request waits for the batch of an idempotency key that another request is
-/// still creating.
-const CLAIM_WAIT: Duration = Duration::from_secs(30);
 
 pub(super) async fn create_batch(
     store: &RedisStore,
@@ -38,58 +37,26 @@ pub(super) async fn create_batch(
     }
     check_time("the creation time", now)?;
     let id = ids::new_batch_id();
-    if let Some(key) = new.idempotency_key.as_deref()
-        && let Some(existing) = claim(store, key, id).await?
-    {
-        return Ok((existing, false));
-    }
-    // From here on a failure must free the idempotency key again.
-    let (order, written) = match store.conn().incr::<_, _, u64>(store.keys.batch_seq(), 1).await {
-        Ok(seq) => {
-            let order = order_member(seq, id);
-            let written = write(store, id, &order, &new, now).await;
-            (Some(order), written)
-        }
-        Err(e) => (None, Err(e.into())),
+    // The order member comes first because the claim names it: whoever takes a dead
+    // creation's claim over can then remove its place in the batch list.
+    let seq = store.conn().incr::<_, _, u64>(store.keys.batch_seq(), 1).await?;
+    let order = order_member(seq, id);
+    let own = new.idempotency_key.as_deref().map(|key| OwnClaim::new(key, &order));
+    // From here on a failure must remove what was written and free the idempotency key.
+    let written = match &own {
+        Some(own) => match claim::claim(store, own).await {
+            Ok(Some(existing)) => return Ok((existing, false)),
+            Ok(None) => write(store, id, &order, &new, now, Some(own)).await,
+            Err(e) => Err(e),
+        },
+        None => write(store, id, &order, &new, now, None).await,
     };
     match written {
         Ok(batch) => Ok((batch, true)),
         Err(e) => {
-            undo(store, id, order.as_deref(), new.idempotency_key.as_deref()).await;
+            undo(store, id, &order, own.as_ref()).await;
             Err(e)
         }
-    }
-}
-
-/// Claims the idempotency `key` for `id`. When another batch holds it, returns that batch
-/// once it is written (the caller then returns it instead of creating one).
-async fn claim(store: &RedisStore, key: &str, id: BatchId) -> StoreResult<Option<Batch>> {
-    let idem = store.keys.idem();
-    let mut conn = store.conn();
-    let deadline = Instant::now() + CLAIM_WAIT;
-    let mut pause = Duration::from_millis(2);
-    loop {
-        let won: bool = conn.hset_nx(&idem, key, id.hyphenated().to_string()).await?;
-        if won {
-            return Ok(None);
-        }
-        let holder: Option<String> = conn.hget(&idem, key).await?;
-        if let Some(holder) = holder {
-            let holder: BatchId =
-                holder.parse().map_err(|e| corrupt(format!("idempotency key '{key}': {e}")))?;
-            if let Some(batch) = read::batch(store, holder).await? {
-                return Ok(Some(batch));
-            }
-        }
-        // The holder is still being written, or its creation failed and freed the key.
-        if Instant::now() >= deadline {
-            return Err(StoreError::Backend(format!(
-                "the batch of idempotency key '{key}' is still being created by another request \
-                 after {CLAIM_WAIT:?}"
-            )));
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
 
@@ -99,13 +66,21 @@ async fn write(
     order: &str,
     new: &NewBatch,
     now: Millis,
+    own: Option<&OwnClaim>,
 ) -> StoreResult<Batch> {
     let keys = store.keys.of(id);
     let step = Step::first_of(&new.steps);
     let total = new.mailboxes.len() as u64;
     let mut conn = store.conn();
     let mut index: u32 = 0;
+    let mut renewed = Instant::now();
     for chunk in new.mailboxes.chunks(CHUNK) {
+        if let Some(own) = own
+            && renewed.elapsed() >= store.claims.refresh_every()
+        {
+            claim::refresh(store, own).await?;
+            renewed = Instant::now();
+        }
         let mut items = redis::cmd("HSET");
         items.arg(&keys.items);
         let mut due = redis::cmd("ZADD");
@@ -162,6 +137,11 @@ async fn write(
         .arg(total)
         .arg("order")
         .arg(order);
+    // The last moment to find out that the claim was taken over: after this the batch is
+    // visible.
+    if let Some(own) = own {
+        claim::refresh(store, own).await?;
+    }
     redis::pipe()
         .atomic()
         .add_command(counts)
@@ -186,26 +166,15 @@ async fn write(
 
 /// Removes what a failed creation wrote, and frees its idempotency key (best effort: Redis
 /// may be the reason it failed).
-async fn undo(store: &RedisStore, id: BatchId, order: Option<&str>, key: Option<&str>) {
+async fn undo(store: &RedisStore, id: BatchId, order: &str, own: Option<&OwnClaim>) {
     let keys = store.keys.of(id);
-    let mut conn = store.conn();
     let mut pipe = redis::pipe();
     pipe.cmd("DEL").arg(&keys.all()[..]).ignore();
-    if let Some(order) = order {
-        pipe.cmd("ZREM").arg(store.keys.batches()).arg(order).ignore();
-    }
-    if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+    pipe.cmd("ZREM").arg(store.keys.batches()).arg(order).ignore();
+    if let Err(e) = pipe.query_async::<()>(&mut store.conn()).await {
         tracing::warn!(batch = %id, error = %e, "could not remove a batch whose creation failed");
     }
-    if let Some(key) = key {
-        let freed = scripts::RELEASE_IDEMPOTENCY_KEY
-            .key(store.keys.idem())
-            .arg(key)
-            .arg(id.hyphenated().to_string())
-            .invoke_async::<i64>(&mut conn)
-            .await;
-        if let Err(e) = freed {
-            tracing::warn!(batch = %id, error = %e, "could not free the idempotency key of a failed batch");
-        }
+    if let Some(own) = own {
+        claim::release(store, own).await;
     }
 }

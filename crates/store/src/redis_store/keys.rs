@@ -11,7 +11,7 @@
 //! | `<prefix>:b:{<uuid>}:due` | sorted set | members of pending and waiting items, scored by the time they are due since |
 //! | `<prefix>:b:{<uuid>}:lease` | string | `<until ms>\|<holder>`, with a PX time to live |
 //! | `<prefix>:batches` | sorted set | `order` member of every batch, scored by `created_at` |
-//! | `<prefix>:idem` | hash | idempotency key → batch id |
+//! | `<prefix>:idem` | hash | idempotency key → `<order member>\|<claimed at ms>` of the batch holding it (see `claim.rs`) |
 //! | `<prefix>:batch_seq` | string | counter that orders batches created in the same millisecond |
 //!
 //! An item's member is its index written with ten digits (`0000000042`), so that members

@@ -2,6 +2,7 @@
 //!
 //! `keys.rs` describes the key layout; `lua/` holds the scripts.
 
+mod claim;
 mod codec;
 mod create;
 mod keys;
@@ -14,6 +15,7 @@ use crate::batch_store::{BatchStore, StoreResult};
 use crate::error::StoreError;
 use crate::model::{Batch, BatchId, Item, Millis, NewBatch, Progress, Transition};
 use activator_core::{BatchState, ItemState};
+use claim::ClaimTimes;
 use keys::Keys;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::fmt;
@@ -34,6 +36,7 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(1);
 pub struct RedisStore {
     conn: ConnectionManager,
     keys: Keys,
+    claims: ClaimTimes,
 }
 
 impl fmt::Debug for RedisStore {
@@ -59,7 +62,23 @@ impl RedisStore {
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| StoreError::Backend(format!("could not connect to Redis at {addr}: {e}")))?;
-        Ok(RedisStore { conn, keys })
+        Ok(RedisStore { conn, keys, claims: ClaimTimes::default() })
+    }
+
+    /// How long a creation may hold an idempotency key without its batch becoming visible
+    /// before another creation with that key takes it over, removing what the first wrote
+    /// (default 60 s). A live creation renews its claim four times as often, so keep this
+    /// well above the time one pipeline of a thousand items takes.
+    pub fn with_stale_claim_after(mut self, after: Duration) -> Self {
+        self.claims.stale_after = after;
+        self
+    }
+
+    /// How long a creation waits for the batch of an idempotency key that another request
+    /// is creating before it gives up with an error (default 30 s).
+    pub fn with_claim_wait(mut self, wait: Duration) -> Self {
+        self.claims.wait = wait;
+        self
     }
 
     /// The prefix of every key of this store.

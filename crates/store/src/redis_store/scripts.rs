@@ -18,3 +18,7 @@ pub(super) static LIST_BATCHES: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/list_batches.lua")));
 pub(super) static RELEASE_IDEMPOTENCY_KEY: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/release_idempotency_key.lua")));
+pub(super) static CLAIM_IDEMPOTENCY_KEY: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/claim_idempotency_key.lua")));
+pub(super) static REFRESH_IDEMPOTENCY_KEY: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/refresh_idempotency_key.lua")));
