@@ -26,8 +26,10 @@ sim: ## Run the Dataverse simulator (override with SIM_ARGS="...")
 bench-sim: ## Measure the simulator's requests per second on this machine
 	$(CARGO) bench -p sim --bench sim_throughput
 
-bench: bench-sim bench-client bench-store bench-queue ## Run every benchmark that exists so far
-	@echo "(the rollout benchmark joins 'make bench' with the activation pipeline)"
+bench: bench-sim bench-client bench-store bench-queue bench-rollout ## Run every benchmark
+
+bench-rollout: ## Roll out 2,000 simulated mailboxes at Dataverse's rates against the limits' best, and a sequential script (about 8 minutes)
+	$(CARGO) bench -p e2e --bench rollout
 
 demo: ## Roll out 2,000 simulated mailboxes with 'activator run' (about two minutes; only Rust needed)
 	$(CARGO) run --release -p e2e --example demo

@@ -52,7 +52,8 @@ impl Measured {
     /// first.
     fn bound(&self) -> Duration {
         let windows = |used: f64, budget: f64| (used / budget - 1.0).max(0.0);
-        let w = windows(self.requests as f64, MAX_REQUESTS as f64).max(windows(self.exec_ms as f64, MAX_EXEC_MS as f64));
+        let w = windows(self.requests as f64, MAX_REQUESTS as f64)
+            .max(windows(self.exec_ms as f64, MAX_EXEC_MS as f64));
         Duration::from_secs_f64(w * WINDOW_SECS as f64)
     }
 }
@@ -124,7 +125,11 @@ async fn sequential() -> Measured {
     let args = sim_args();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (_sim, url) = start_simulator(&args);
-    let ids: Vec<Uuid> = mailboxes_by_case(&url).await["normal"].iter().take(SEQUENTIAL).filter_map(|s| s.parse().ok()).collect();
+    let ids: Vec<Uuid> = mailboxes_by_case(&url).await["normal"]
+        .iter()
+        .take(SEQUENTIAL)
+        .filter_map(|s| s.parse().ok())
+        .collect();
     let mut options = ClientOptions { batching: None, ..ClientOptions::default() };
     options.budgets.window = Duration::from_secs(WINDOW_SECS);
     options.budgets.max_requests = MAX_REQUESTS;
@@ -202,7 +207,9 @@ async fn main() {
     );
     let p = pipeline().await;
     let s = sequential().await;
-    println!("| client | mailboxes | seconds | mailboxes/s | limits allow (mailboxes/s) | ratio | requests | 429 share | execution s | peak memory |");
+    println!(
+        "| client | mailboxes | seconds | mailboxes/s | limits allow (mailboxes/s) | ratio | requests | 429 share | execution s | peak memory |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     row("activator run", &p);
     row("sequential script", &s);

@@ -4,6 +4,10 @@
 //! A batch counts as one request toward the request limit but is charged the execution time of
 //! every operation inside, so the size adapts: it grows while batches pass and halves when an
 //! execution-time 429 appears.
+//!
+//! At most `max_in_flight` batches are out (or waiting for the limiter) at once; while they
+//! are, new writes gather. So when the limits are what holds the work back, writes wait
+//! together and leave as few, full batches instead of many single requests.
 
 use crate::batch_wire::{self, BatchOp, OpResponse};
 use crate::client::Answer;
@@ -22,11 +26,13 @@ pub struct BatchOptions {
     pub linger: Duration,
     pub initial_size: usize,
     pub max_size: usize,
+    /// Batches out or waiting for the limiter at once.
+    pub max_in_flight: usize,
 }
 
 impl Default for BatchOptions {
     fn default() -> Self {
-        Self { linger: Duration::from_millis(5), initial_size: 10, max_size: 100 }
+        Self { linger: Duration::from_millis(5), initial_size: 10, max_size: 100, max_in_flight: 4 }
     }
 }
 
@@ -95,7 +101,10 @@ struct Batcher {
 impl Batcher {
     async fn run(self, mut rx: mpsc::UnboundedReceiver<(ApiRequest, Reply)>) {
         let this = Arc::new(self);
+        let slots = Arc::new(tokio::sync::Semaphore::new(this.options.max_in_flight.max(1)));
         while let Some(first) = rx.recv().await {
+            // Waiting for a free slot is what lets writes gather while the limits hold them.
+            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else { return };
             let mut group = vec![first];
             let limit = this.size.load(Ordering::Relaxed);
             let deadline = tokio::time::Instant::now() + this.options.linger;
@@ -107,7 +116,10 @@ impl Batcher {
             }
             // Batches go out concurrently; the limiter decides how many at once.
             let this = this.clone();
-            tokio::spawn(async move { this.send(group).await });
+            tokio::spawn(async move {
+                this.send(group).await;
+                drop(slot);
+            });
         }
     }
 

@@ -43,6 +43,13 @@ struct UserUnit {
     business_unit: Option<Uuid>,
 }
 
+#[derive(Deserialize)]
+struct UserUnitRow {
+    systemuserid: Uuid,
+    #[serde(rename = "_businessunitid_value")]
+    business_unit: Option<Uuid>,
+}
+
 /// An OData string literal: quoted, with quotes doubled.
 pub(crate) fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
@@ -62,6 +69,25 @@ impl Dataverse {
     }
 
     /// The role named `name` in business unit `unit`, or None when the unit lacks it.
+    /// The business units of many users, read 100 at a time (`In` filter); users that do not
+    /// exist, or have no unit, are absent.
+    pub async fn users_business_units(&self, users: &[Uuid]) -> Result<HashMap<Uuid, Uuid>, DataverseError> {
+        let mut out = HashMap::with_capacity(users.len());
+        for chunk in users.chunks(crate::mailboxes::IN_CHUNK) {
+            let list: Vec<String> = chunk.iter().map(|u| literal(&u.to_string())).collect();
+            let filter = format!(
+                "Microsoft.Dynamics.CRM.In(PropertyName='systemuserid',PropertyValues=[{}])",
+                list.join(",")
+            );
+            let req = ApiRequest::get("read users", "systemusers")
+                .query("$select", "systemuserid,_businessunitid_value")
+                .query("$filter", filter);
+            let rows: Rows<UserUnitRow> = self.execute(&req).await?.json()?;
+            out.extend(rows.value.into_iter().filter_map(|r| Some((r.systemuserid, r.business_unit?))));
+        }
+        Ok(out)
+    }
+
     pub async fn role_in_unit(&self, name: &str, unit: Uuid) -> Result<Option<Uuid>, DataverseError> {
         let filter = format!("name eq {} and _businessunitid_value eq {unit}", literal(name));
         let req = ApiRequest::get("find role", "roles").query("$select", "roleid").query("$filter", filter);

@@ -158,7 +158,10 @@ impl<S: BatchStore, A: RolloutApi> Conductor<S, A> {
             *next_reconcile = after(at, self.settings.reconcile_every);
         }
         let at = now();
-        self.feeder.feed_planned(store, batch.id, at, |items| plan(store, api, batch, items, at)).await?;
+        let metrics = &*self.metrics;
+        self.feeder
+            .feed_planned(store, batch.id, at, |items| plan(store, api, batch, items, at, metrics))
+            .await?;
         Ok(())
     }
 

@@ -72,7 +72,7 @@ impl Feeder {
                 .filter_map(|item| {
                     let step = item.step?;
                     let mailbox_id = item.mailbox_id;
-                    Some(Ready { item, step, mailbox_id, user: None })
+                    Some(Ready { item, step, mailbox_id, user: None, role: None })
                 })
                 .collect())
         })
@@ -108,7 +108,7 @@ impl Feeder {
             let Some(queued) = self.mark_queued(store, &r, now).await? else {
                 continue; // changed under us; the store decides
             };
-            let job = ItemJob { batch, index: r.item.index, step: r.step, user: r.user };
+            let job = ItemJob { batch, index: r.item.index, step: r.step, user: r.user, role: r.role };
             if let Err(e) = self.queue.push(job).await {
                 let back = change(&queued, ItemState::Queued, ItemState::Pending);
                 store.transition(batch, back, now).await?;

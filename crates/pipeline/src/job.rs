@@ -13,4 +13,8 @@ pub struct ItemJob {
     /// The user owning the mailbox, as planning read it (for the role step).
     #[serde(default)]
     pub user: Option<Uuid>,
+    /// The App for Outlook role of the user's business unit, as planning found it (for the
+    /// role step; looked up by the job when absent).
+    #[serde(default)]
+    pub role: Option<Uuid>,
 }

@@ -76,7 +76,7 @@ impl<S: BatchStore, A: RolloutApi> JobHandler<S, A> {
         }
         let running = Item { state: ItemState::Running, ..item };
         let started = Instant::now();
-        let result = run_step(&*self.api, job.step, mailbox, job.user).await;
+        let result = run_step(&*self.api, job.step, mailbox, job.user, job.role).await;
         self.metrics
             .step_duration_seconds
             .with_label_values(&[job.step.name()])

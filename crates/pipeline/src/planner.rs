@@ -14,6 +14,7 @@ use crate::remedy;
 use crate::rollout_api::RolloutApi;
 use activator_core::{ItemState, Step};
 use dataverse::{DeploymentOutcome, Mailbox, TestOutcome};
+use metrics::Metrics;
 use std::collections::HashMap;
 use store::{Batch, Item, ItemError, Millis, Transition};
 use uuid::Uuid;
@@ -27,6 +28,8 @@ pub struct Ready {
     pub mailbox_id: Option<Uuid>,
     /// The user owning the mailbox, for the role step.
     pub user: Option<Uuid>,
+    /// The App for Outlook role of the user's business unit, for the role step.
+    pub role: Option<Uuid>,
 }
 
 /// What planning decided for one item.
@@ -46,6 +49,7 @@ pub async fn plan<S: store::BatchStore, A: RolloutApi>(
     batch: &Batch,
     items: Vec<Item>,
     now: Millis,
+    metrics: &Metrics,
 ) -> Result<Vec<Ready>, PipelineError> {
     if items.is_empty() {
         return Ok(Vec::new());
@@ -56,11 +60,12 @@ pub async fn plan<S: store::BatchStore, A: RolloutApi>(
     // bounds how many requests are in flight); transitions follow in order.
     let mut deciding = Vec::with_capacity(items.len());
     for item in &items {
-        deciding.push(decide_item(api, batch, &found, item));
+        deciding.push(decide_item(api, batch, &found, item, metrics));
     }
-    let decisions = futures_util::future::join_all(deciding).await;
+    let mut decisions = futures_util::future::join_all(deciding).await;
+    let roles = roles_for_role_steps(api, &items, &decisions, &found).await;
     let mut ready = Vec::new();
-    for (item, decision) in items.into_iter().zip(decisions) {
+    for ((item, decision), role) in items.into_iter().zip(decisions.drain(..)).zip(roles) {
         let (Some(from_step), Some(decision)) = (item.step, decision) else { continue };
         let mailbox = match item.mailbox_id {
             Some(id) => found.by_id.get(&id),
@@ -79,10 +84,14 @@ pub async fn plan<S: store::BatchStore, A: RolloutApi>(
             mailbox_id,
         };
         let t = match decision {
+            Decision::Run { step: Step::AssignRole } if role == Some(None) => {
+                metrics.mailbox_steps_total.with_label_values(&[Step::AssignRole.name(), "failed"]).inc();
+                Transition { error: Some(remedy::role_missing_in_unit()), ..to(ItemState::Failed, item.step) }
+            }
             Decision::Run { step } => {
                 if let Some(id) = mailbox_id {
                     let user = mailbox.and_then(|m| m.owner);
-                    ready.push(Ready { item, step, mailbox_id: Some(id), user });
+                    ready.push(Ready { item, step, mailbox_id: Some(id), user, role: role.flatten() });
                 }
                 continue;
             }
@@ -99,14 +108,23 @@ pub async fn plan<S: store::BatchStore, A: RolloutApi>(
                 let state = if untouched { ItemState::Skipped } else { ItemState::Done };
                 to(state, item.step)
             }
-            Decision::Fail(error) => Transition { error: Some(error), ..to(ItemState::Failed, item.step) },
+            Decision::Fail(error) => {
+                metrics.mailbox_steps_total.with_label_values(&[from_step.name(), "failed"]).inc();
+                Transition { error: Some(error), ..to(ItemState::Failed, item.step) }
+            }
         };
         store.transition(batch.id, t, now).await?;
     }
     Ok(ready)
 }
 
-async fn decide_item<A: RolloutApi>(api: &A, batch: &Batch, found: &Found, item: &Item) -> Option<Decision> {
+async fn decide_item<A: RolloutApi>(
+    api: &A,
+    batch: &Batch,
+    found: &Found,
+    item: &Item,
+    metrics: &Metrics,
+) -> Option<Decision> {
     let from_step = item.step?;
     let mailbox = match item.mailbox_id {
         Some(id) => found.by_id.get(&id),
@@ -115,12 +133,18 @@ async fn decide_item<A: RolloutApi>(api: &A, batch: &Batch, found: &Found, item:
     Some(match mailbox {
         None if item.mailbox_id.is_some() => Decision::Fail(remedy::mailbox_deleted()),
         None => Decision::Fail(remedy::mailbox_not_found(&item.mailbox)),
-        Some(m) => decide(api, &batch.steps, from_step, m).await,
+        Some(m) => decide(api, &batch.steps, from_step, m, metrics).await,
     })
 }
 
 /// Walks the requested steps from `step` on, passing over those already done.
-async fn decide<A: RolloutApi>(api: &A, steps: &[Step], mut step: Step, m: &Mailbox) -> Decision {
+async fn decide<A: RolloutApi>(
+    api: &A,
+    steps: &[Step],
+    mut step: Step,
+    m: &Mailbox,
+    metrics: &Metrics,
+) -> Decision {
     loop {
         let done = match step {
             Step::Approve if m.approval == 3 => return Decision::Fail(remedy::approval_rejected()),
@@ -140,6 +164,7 @@ async fn decide<A: RolloutApi>(api: &A, steps: &[Step], mut step: Step, m: &Mail
         if !done {
             return Decision::Run { step };
         }
+        metrics.mailbox_steps_total.with_label_values(&[step.name(), "already_done"]).inc();
         match step.next_in(steps) {
             Some(next) => step = next,
             None => return Decision::Finished,
@@ -160,6 +185,54 @@ async fn role_held<A: RolloutApi>(api: &A, steps: &[Step], m: &Mailbox) -> bool 
     let Ok(unit) = api.user_business_unit(user).await else { return false };
     let Ok(Some(role)) = api.app_role_for_unit(unit).await else { return false };
     api.user_has_role(user, role).await.unwrap_or(false)
+}
+
+/// For each item about to run its role step: Some(the role of its user's business unit, or
+/// None when that unit has none); None for other items, or when the users could not be read
+/// (the job then looks the role up itself). Business units are read 100 users at a time.
+async fn roles_for_role_steps<A: RolloutApi>(
+    api: &A,
+    items: &[Item],
+    decisions: &[Option<Decision>],
+    found: &Found,
+) -> Vec<Option<Option<Uuid>>> {
+    let owner = |item: &Item| {
+        let m = match item.mailbox_id {
+            Some(id) => found.by_id.get(&id),
+            None => lookup(found, &item.mailbox),
+        };
+        m.and_then(|m| m.owner)
+    };
+    let users: Vec<Uuid> = items
+        .iter()
+        .zip(decisions)
+        .filter(|(_, d)| matches!(d, Some(Decision::Run { step: Step::AssignRole })))
+        .filter_map(|(item, _)| owner(item))
+        .collect();
+    let mut out = vec![None; items.len()];
+    if users.is_empty() {
+        return out;
+    }
+    let Ok(units) = api.users_business_units(&users).await else { return out };
+    let mut role_of_unit: HashMap<Uuid, Option<Uuid>> = HashMap::new();
+    for (slot, (item, decision)) in out.iter_mut().zip(items.iter().zip(decisions)) {
+        if !matches!(decision, Some(Decision::Run { step: Step::AssignRole })) {
+            continue;
+        }
+        let Some(unit) = owner(item).and_then(|u| units.get(&u).copied()) else { continue };
+        let role = match role_of_unit.get(&unit) {
+            Some(role) => *role,
+            None => match api.app_role_for_unit(unit).await {
+                Ok(role) => {
+                    role_of_unit.insert(unit, role);
+                    role
+                }
+                Err(_) => continue,
+            },
+        };
+        *slot = Some(role);
+    }
+    out
 }
 
 struct Found {

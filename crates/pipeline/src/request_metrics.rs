@@ -12,7 +12,10 @@ impl RequestObserver for RequestMetrics {
     fn request(&self, operation: &str, status: Option<u16>, elapsed: Duration) {
         let status = status.map_or_else(|| "error".to_string(), |s| s.to_string());
         self.0.dataverse_requests_total.with_label_values(&[operation, &status]).inc();
-        self.0.dataverse_request_duration_seconds.with_label_values(&[operation]).observe(elapsed.as_secs_f64());
+        self.0
+            .dataverse_request_duration_seconds
+            .with_label_values(&[operation])
+            .observe(elapsed.as_secs_f64());
     }
 
     fn throttled(&self, limit: Option<Limit>) {

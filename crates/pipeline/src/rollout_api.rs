@@ -3,6 +3,7 @@
 //! client (bulk reads for planning and verification, one write per step).
 
 use dataverse::{Dataverse, DataverseError, EmailProcessing, Mailbox, RoleAssignment};
+use std::collections::HashMap;
 use std::future::Future;
 use uuid::Uuid;
 
@@ -30,6 +31,11 @@ pub trait RolloutApi: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), DataverseError>> + Send;
     fn schedule_app_deployment(&self, id: Uuid) -> impl Future<Output = Result<(), DataverseError>> + Send;
     fn user_business_unit(&self, user: Uuid) -> impl Future<Output = Result<Uuid, DataverseError>> + Send;
+    /// Business units of many users in bulk (absent: no such user).
+    fn users_business_units(
+        &self,
+        users: &[Uuid],
+    ) -> impl Future<Output = Result<HashMap<Uuid, Uuid>, DataverseError>> + Send;
     fn app_role_for_unit(
         &self,
         unit: Uuid,
@@ -76,6 +82,9 @@ impl RolloutApi for Dataverse {
     }
     async fn user_business_unit(&self, user: Uuid) -> Result<Uuid, DataverseError> {
         Dataverse::user_business_unit(self, user).await
+    }
+    async fn users_business_units(&self, users: &[Uuid]) -> Result<HashMap<Uuid, Uuid>, DataverseError> {
+        Dataverse::users_business_units(self, users).await
     }
     async fn app_role_for_unit(&self, unit: Uuid) -> Result<Option<Uuid>, DataverseError> {
         Dataverse::app_role_for_unit(self, unit).await

@@ -22,23 +22,39 @@ pub enum StepResult {
     Failed(ItemError),
 }
 
-pub async fn run_step<A: RolloutApi>(api: &A, step: Step, mailbox: Uuid, user: Option<Uuid>) -> StepResult {
+pub async fn run_step<A: RolloutApi>(
+    api: &A,
+    step: Step,
+    mailbox: Uuid,
+    user: Option<Uuid>,
+    role: Option<Uuid>,
+) -> StepResult {
     let result = match step {
         Step::Approve => api.approve_mailbox(mailbox).await.map(|()| StepResult::Done),
         Step::TestAndEnable => api.schedule_test_and_enable(mailbox).await.map(|()| StepResult::Started),
         Step::DeployApp => api.schedule_app_deployment(mailbox).await.map(|()| StepResult::Started),
         Step::AssignRole => {
             let Some(user) = user else { return StepResult::Failed(remedy::mailbox_without_user()) };
-            assign_role(api, user).await
+            assign_role(api, user, role).await
         }
     };
     result.unwrap_or_else(StepResult::Error)
 }
 
-async fn assign_role<A: RolloutApi>(api: &A, user: Uuid) -> Result<StepResult, DataverseError> {
-    let unit = api.user_business_unit(user).await?;
-    let Some(role) = api.app_role_for_unit(unit).await? else {
-        return Ok(StepResult::Failed(remedy::role_missing_in_unit()));
+async fn assign_role<A: RolloutApi>(
+    api: &A,
+    user: Uuid,
+    role: Option<Uuid>,
+) -> Result<StepResult, DataverseError> {
+    let role = match role {
+        Some(role) => role,
+        None => {
+            let unit = api.user_business_unit(user).await?;
+            let Some(role) = api.app_role_for_unit(unit).await? else {
+                return Ok(StepResult::Failed(remedy::role_missing_in_unit()));
+            };
+            role
+        }
     };
     // Checked first: a duplicate association is an error Dataverse answers slowly, and a
     // rerun should send no writes at all.

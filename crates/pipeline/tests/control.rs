@@ -7,7 +7,10 @@ use activator_core::{BatchState, ItemState, Step};
 use dataverse::{ClientOptions, Credential, Dataverse, Secret};
 use metrics::Metrics;
 use pipeline::clock::now;
-use pipeline::{Conducted, ConductorSettings, Feeder, FeederConfig, Queue, QueueTuning, RetryPolicy, Runtime, WorkerOptions};
+use pipeline::{
+    Conducted, ConductorSettings, Feeder, FeederConfig, Queue, QueueTuning, RetryPolicy, Runtime,
+    WorkerOptions,
+};
 use sim::{CaseShares, Profile, RunningSim, SimConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,7 +80,12 @@ async fn writes(sim: &RunningSim) -> u64 {
     stats["writes"]["total"].as_u64().unwrap()
 }
 
-async fn wait_for(store: &SqliteStore, batch: BatchId, what: &str, until: impl Fn(&Progress) -> bool) -> Progress {
+async fn wait_for(
+    store: &SqliteStore,
+    batch: BatchId,
+    what: &str,
+    until: impl Fn(&Progress) -> bool,
+) -> Progress {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let p = store.progress(batch).await.unwrap();
@@ -131,7 +139,9 @@ async fn cancel_cancels_what_has_not_started_and_ends_the_batch() {
     let conductor = tokio::spawn(async move { runtime.conduct(s.batch, stop).await });
     wait_for(&s.store, s.batch, "first mailboxes finished", |p| p.count(ItemState::Done) >= 5).await;
 
-    assert!(s.store.set_batch_state(s.batch, BatchState::Running, BatchState::Cancelled, now()).await.unwrap());
+    assert!(
+        s.store.set_batch_state(s.batch, BatchState::Running, BatchState::Cancelled, now()).await.unwrap()
+    );
     let outcome = tokio::time::timeout(Duration::from_secs(60), conductor).await.unwrap().unwrap().unwrap();
     assert_eq!(outcome, Conducted::Finished(BatchState::Cancelled));
     let p = s.store.progress(s.batch).await.unwrap();
@@ -147,11 +157,15 @@ async fn transient_faults_are_retried_until_every_mailbox_is_done() {
     let mut profile = quick_profile();
     profile.fault_rate = 0.1;
     profile.slow_ms = "10..50".parse().unwrap();
-    let retry = RetryPolicy { base: Duration::from_millis(50), cap: Duration::from_millis(400), max_attempts: 10 };
+    let retry =
+        RetryPolicy { base: Duration::from_millis(50), cap: Duration::from_millis(400), max_attempts: 10 };
     let s = setup(120, profile, retry).await;
     let (stop_tx, stop) = watch::channel(false);
     let worker = s.runtime.spawn_worker(stop.clone());
-    let outcome = tokio::time::timeout(Duration::from_secs(120), s.runtime.conduct(s.batch, stop)).await.unwrap().unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(120), s.runtime.conduct(s.batch, stop))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(outcome, Conducted::Finished(BatchState::Completed));
     let p = s.store.progress(s.batch).await.unwrap();
     assert_eq!(p.count(ItemState::Done), 120, "{p:?}");
@@ -161,7 +175,10 @@ async fn transient_faults_are_retried_until_every_mailbox_is_done() {
         .sum();
     assert!(retried > 0, "faults at 10% must have caused retries");
     let text = s.runtime.metrics.render();
-    assert!(text.contains("activator_mailbox_steps_total{outcome=\"verified\",step=\"deploy_app\"} 120"), "{text}");
+    assert!(
+        text.contains("activator_mailbox_steps_total{outcome=\"verified\",step=\"deploy_app\"} 120"),
+        "{text}"
+    );
     stop_tx.send(true).unwrap();
     worker.await.unwrap().unwrap();
 }
