@@ -44,6 +44,8 @@ struct Measured {
     throttled: u64,
     exec_ms: u64,
     peak_rss_kib: Option<u64>,
+    /// Requests by operation, as the simulator counted them.
+    by_operation: Vec<(String, u64)>,
 }
 
 impl Measured {
@@ -58,25 +60,30 @@ impl Measured {
     }
 }
 
-async fn stats(sim: &str) -> (u64, u64, u64) {
+async fn stats(sim: &str) -> (u64, u64, u64, Vec<(String, u64)>) {
     let s = sim_json(sim, "/_sim/stats").await;
     let mut total = 0;
     let mut throttled = 0;
+    let mut by_operation = Vec::new();
     if let Some(ops) = s["requests"].as_object() {
-        for by_status in ops.values() {
+        for (op, by_status) in ops {
+            let mut of_op = 0;
             if let Some(m) = by_status.as_object() {
                 for (status, n) in m {
                     let n = n.as_u64().unwrap_or(0);
-                    total += n;
+                    of_op += n;
                     if status == "429" {
                         throttled += n;
                     }
                 }
             }
+            total += of_op;
+            by_operation.push((op.clone(), of_op));
         }
     }
+    by_operation.sort_by(|a, b| b.1.cmp(&a.1));
     let exec = s["exec_ms"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
-    (total, throttled, exec)
+    (total, throttled, exec, by_operation)
 }
 
 fn vm_hwm_kib(pid: u32) -> Option<u64> {
@@ -115,8 +122,8 @@ async fn pipeline() -> Measured {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let elapsed = started.elapsed();
-    let (requests, throttled, exec_ms) = stats(&url).await;
-    Measured { mailboxes: ids.len(), elapsed, requests, throttled, exec_ms, peak_rss_kib: peak }
+    let (requests, throttled, exec_ms, by_operation) = stats(&url).await;
+    Measured { mailboxes: ids.len(), elapsed, requests, throttled, exec_ms, peak_rss_kib: peak, by_operation }
 }
 
 /// One request at a time, step by step over the list, polling each mailbox until its
@@ -179,8 +186,8 @@ async fn sequential() -> Measured {
         }
     }
     let elapsed = started.elapsed();
-    let (requests, throttled, exec_ms) = stats(&url).await;
-    Measured { mailboxes: ids.len(), elapsed, requests, throttled, exec_ms, peak_rss_kib: None }
+    let (requests, throttled, exec_ms, by_operation) = stats(&url).await;
+    Measured { mailboxes: ids.len(), elapsed, requests, throttled, exec_ms, peak_rss_kib: None, by_operation }
 }
 
 fn row(name: &str, m: &Measured) {
@@ -213,4 +220,8 @@ async fn main() {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     row("activator run", &p);
     row("sequential script", &s);
+    for (name, m) in [("activator run", &p), ("sequential script", &s)] {
+        let ops: Vec<String> = m.by_operation.iter().map(|(op, n)| format!("{op} {n}")).collect();
+        println!("requests of {name}: {}", ops.join(", "));
+    }
 }

@@ -26,6 +26,16 @@ struct Setup {
 }
 
 async fn setup(mailboxes: usize, profile: Profile, retry: RetryPolicy) -> Setup {
+    setup_with(mailboxes, profile, retry, ClientOptions::default(), serde_json::json!({})).await
+}
+
+async fn setup_with(
+    mailboxes: usize,
+    profile: Profile,
+    retry: RetryPolicy,
+    client: ClientOptions,
+    options: serde_json::Value,
+) -> Setup {
     let config = SimConfig { mailboxes, profile, ..SimConfig::default() };
     let sim = sim::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let credential = Credential {
@@ -33,7 +43,7 @@ async fn setup(mailboxes: usize, profile: Profile, retry: RetryPolicy) -> Setup 
         client_id: "51f81489-12ee-4a9e-aaae-a2591f45987d".into(),
         client_secret: Secret::new("sim-secret"),
     };
-    let api = Arc::new(Dataverse::new(&sim.base_url, vec![credential], ClientOptions::default()).unwrap());
+    let api = Arc::new(Dataverse::new(&sim.base_url, vec![credential], client).unwrap());
     let ids: Vec<String> = reqwest::get(format!("{}/_sim/mailboxes", sim.base_url))
         .await
         .unwrap()
@@ -50,7 +60,7 @@ async fn setup(mailboxes: usize, profile: Profile, retry: RetryPolicy) -> Setup 
         idempotency_key: None,
         environment: "default".into(),
         steps: Step::ALL.to_vec(),
-        options: serde_json::json!({}),
+        options,
         mailboxes: ids,
     };
     let (batch, _) = store.create_batch(new, now()).await.unwrap();
@@ -179,6 +189,65 @@ async fn transient_faults_are_retried_until_every_mailbox_is_done() {
         text.contains("activator_mailbox_steps_total{outcome=\"verified\",step=\"deploy_app\"} 120"),
         "{text}"
     );
+    stop_tx.send(true).unwrap();
+    worker.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_waits_its_retry_after_without_using_an_attempt() {
+    // The simulator allows 40 requests per 2 s; the client believes in far more and gives a
+    // 429 straight back to the job. With one attempt per step, any 429 that used an attempt
+    // would fail its mailbox.
+    let mut profile = quick_profile();
+    profile.window_secs = 2;
+    profile.max_requests = 40;
+    profile.throttle_penalty_ms = 0;
+    let mut client = ClientOptions { max_throttle_waits: 0, ..ClientOptions::default() };
+    client.budgets.window = Duration::from_secs(1);
+    client.budgets.max_requests = 1_000;
+    let retry = RetryPolicy { max_attempts: 1, ..RetryPolicy::default() };
+    let s = setup_with(60, profile, retry, client, serde_json::json!({})).await;
+    let (stop_tx, stop) = watch::channel(false);
+    let worker = s.runtime.spawn_worker(stop.clone());
+    let outcome = tokio::time::timeout(Duration::from_secs(180), s.runtime.conduct(s.batch, stop))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, Conducted::Finished(BatchState::Completed));
+    let p = s.store.progress(s.batch).await.unwrap();
+    assert_eq!(p.count(ItemState::Done), 60, "{p:?}");
+    let throttled: u64 = Step::ALL
+        .iter()
+        .map(|step| s.runtime.metrics.job_retries_total.with_label_values(&[step.name(), "throttled"]).get())
+        .sum();
+    assert!(
+        throttled > 0,
+        "the simulator's limit must have thrown jobs back: {}",
+        s.runtime.metrics.render()
+    );
+    stop_tx.send(true).unwrap();
+    worker.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_test_that_outlasts_its_timeout_fails_the_mailbox_as_timed_out() {
+    let mut profile = quick_profile();
+    profile.test_delay_ms = "60000..60000".parse().unwrap();
+    let options = serde_json::json!({"test_timeout_secs": 1});
+    let s = setup_with(20, profile, RetryPolicy::default(), ClientOptions::default(), options).await;
+    let (stop_tx, stop) = watch::channel(false);
+    let worker = s.runtime.spawn_worker(stop.clone());
+    let outcome = tokio::time::timeout(Duration::from_secs(60), s.runtime.conduct(s.batch, stop))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, Conducted::Finished(BatchState::Completed));
+    let failed = s.store.items(s.batch, Some(ItemState::Failed), None, 100).await.unwrap();
+    assert_eq!(failed.len(), 20);
+    for item in failed {
+        let error = item.error.unwrap();
+        assert_eq!((item.step, error.code.as_str()), (Some(Step::TestAndEnable), "timed_out"), "{error:?}");
+    }
     stop_tx.send(true).unwrap();
     worker.await.unwrap().unwrap();
 }
