@@ -81,7 +81,7 @@ async fn stats(sim: &str) -> (u64, u64, u64, Vec<(String, u64)>) {
             by_operation.push((op.clone(), of_op));
         }
     }
-    by_operation.sort_by(|a, b| b.1.cmp(&a.1));
+    by_operation.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     let exec = s["exec_ms"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
     (total, throttled, exec, by_operation)
 }
