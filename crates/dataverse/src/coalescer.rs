@@ -1,5 +1,6 @@
-//! `$batch` coalescing of writes: single writes arriving within a few milliseconds of each
-//! other go out as one `$batch` with continue-on-error, each caller getting its own result.
+//! `$batch` coalescing of writes (and of small reads made once per mailbox): single requests
+//! arriving within a few milliseconds of each other go out as one `$batch` with
+//! continue-on-error, each caller getting its own result.
 //!
 //! A batch counts as one request toward the request limit but is charged the execution time of
 //! every operation inside, so the size adapts: it grows while batches pass and halves when an

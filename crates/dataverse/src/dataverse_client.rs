@@ -149,6 +149,15 @@ impl Dataverse {
         }
     }
 
+    /// Sends a small read that many callers make at once (one per mailbox): with batching on
+    /// it travels in a `$batch` with others, one request toward the limit for all of them.
+    pub async fn read_batched(&self, req: &ApiRequest) -> Result<Answer, DataverseError> {
+        match &self.coalescer {
+            Some(c) => c.submit(req.clone()).await,
+            None => self.execute(req).await,
+        }
+    }
+
     /// The batching of writes, when on.
     pub fn coalescer(&self) -> Option<&Coalescer> {
         self.coalescer.as_ref()

@@ -112,7 +112,8 @@ impl Dataverse {
         let req = ApiRequest::get("check role", format!("systemusers({user})/systemuserroles_association"))
             .query("$select", "roleid")
             .query("$filter", format!("roleid eq {role}"));
-        let rows: Rows<RoleRow> = self.execute(&req).await?.json()?;
+        // One check per mailbox: batched with the others under way.
+        let rows: Rows<RoleRow> = self.read_batched(&req).await?.json()?;
         Ok(!rows.value.is_empty())
     }
 

@@ -267,3 +267,34 @@ async fn a_client_can_use_limiters_shared_through_redis() {
     assert!(dv.mailboxes_by_ids(&[id]).await.unwrap()[0].is_approved());
     testkit::remove_keys(&prefix).await;
 }
+
+#[tokio::test]
+async fn role_checks_made_at_once_travel_together_in_batches_and_answer_each_caller() {
+    let running = simulator(120, profile()).await;
+    let dv = std::sync::Arc::new(client(&running, true));
+    let mut users = Vec::new();
+    for case in ["normal", "already_tested"] {
+        for id in ids_of(&running, case).await {
+            let truth = sim_json(&running, &format!("mailboxes/{id}")).await;
+            let user: Uuid = truth["user"]["systemuserid"].as_str().unwrap().parse().unwrap();
+            users.push((user, truth["has_app_role"].as_bool().unwrap()));
+        }
+    }
+    let units = dv.users_business_units(&users.iter().map(|(u, _)| *u).collect::<Vec<_>>()).await.unwrap();
+    let mut checks = Vec::new();
+    for (user, held) in &users {
+        let role = dv.app_role_for_unit(units[user]).await.unwrap().unwrap();
+        let dv = dv.clone();
+        let (user, held) = (*user, *held);
+        checks.push(tokio::spawn(async move { (dv.user_has_role(user, role).await.unwrap(), held) }));
+    }
+    for check in checks {
+        let (answer, truth) = check.await.unwrap();
+        assert_eq!(answer, truth, "each caller gets its own user's answer");
+    }
+    let stats = sim_json(&running, "stats").await;
+    let checked = stats["batch_operations"]["retrieve_multiple systemuserroles_association"]["200"].as_u64();
+    assert_eq!(checked, Some(users.len() as u64), "every check went inside a $batch: {stats}");
+    let batches = stats["requests"]["batch"]["200"].as_u64().unwrap();
+    assert!(batches * 4 <= users.len() as u64, "{} checks in {batches} batches", users.len());
+}
