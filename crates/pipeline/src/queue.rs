@@ -123,11 +123,19 @@ impl Queue {
         Ok(Queue::Sqlite(SqliteStorage::new(&pool).with_config(tuning.sqlite_config())))
     }
 
-    /// Hands one job to the queue.
-    pub async fn push(&self, job: ItemJob) -> Result<(), PipelineError> {
+    /// Hands many jobs to the queue at once (one round trip or transaction where the backend
+    /// allows); all or, on an error, possibly some of them.
+    pub async fn push_all(&self, jobs: Vec<ItemJob>) -> Result<(), PipelineError> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
         match self {
-            Queue::Redis(s) => s.clone().push(job).await.map_err(|e| PipelineError::Push(e.to_string())),
-            Queue::Sqlite(s) => s.clone().push(job).await.map_err(|e| PipelineError::Push(e.to_string())),
+            Queue::Redis(s) => {
+                s.clone().push_bulk(jobs).await.map_err(|e| PipelineError::Push(e.to_string()))
+            }
+            Queue::Sqlite(s) => {
+                s.clone().push_bulk(jobs).await.map_err(|e| PipelineError::Push(e.to_string()))
+            }
         }
     }
 }
