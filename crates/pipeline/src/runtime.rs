@@ -122,9 +122,14 @@ impl<S: BatchStore, A: RolloutApi> Runtime<S, A> {
         }
     }
 
-    /// The worker process: runs jobs, and conducts every running, paused or cancelling batch
-    /// whose lease it can take, until `stop` turns true.
-    pub async fn serve(&self, stop: watch::Receiver<bool>) -> Result<WorkerExit, PipelineError> {
+    /// The worker process: runs jobs, and conducts every running, paused or cancelling batch of
+    /// `environment` (the one its client talks to) whose lease it can take, until `stop` turns
+    /// true.
+    pub async fn serve(
+        &self,
+        environment: &str,
+        stop: watch::Receiver<bool>,
+    ) -> Result<WorkerExit, PipelineError> {
         let worker = self.spawn_worker(stop.clone());
         let mut conducting: HashMap<BatchId, JoinHandle<()>> = HashMap::new();
         let mut ended: std::collections::HashSet<BatchId> = std::collections::HashSet::new();
@@ -138,7 +143,8 @@ impl<S: BatchStore, A: RolloutApi> Runtime<S, A> {
                             batch.state,
                             BatchState::Running | BatchState::Paused | BatchState::Cancelled
                         );
-                        if !open || conducting.contains_key(&batch.id) || ended.contains(&batch.id) {
+                        let ours = batch.environment == environment;
+                        if !ours || !open || conducting.contains_key(&batch.id) || ended.contains(&batch.id) {
                             continue;
                         }
                         let conductor = self.conductor();

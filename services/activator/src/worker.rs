@@ -97,7 +97,7 @@ pub async fn run(args: Args) -> Result<i32> {
         worker,
     };
     eprintln!("worker {name} started for environment {} ({})", env.name, env.url);
-    let exit = runtime.serve(stop_on_signals()).await?;
+    let exit = runtime.serve(&env.name, stop_on_signals()).await?;
     eprintln!(
         "worker {name} stopped{}",
         if exit == WorkerExit::GraceExpired { " (grace period over)" } else { "" }
