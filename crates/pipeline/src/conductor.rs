@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::{Batch, BatchId, BatchStore, ItemError, Millis, Transition};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConductorSettings {
@@ -53,6 +54,18 @@ pub enum Conducted {
     HeldElsewhere,
     /// Asked to stop; the batch goes on when a conductor takes it up again.
     Stopped,
+}
+
+/// The verification sweep under way, if any; stopped when the conductor stops.
+struct Sweeping(Option<JoinHandle<Result<crate::sweep::Swept, PipelineError>>>);
+
+impl Drop for Sweeping {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            // Its transitions are checked, so stopping it part-way loses nothing.
+            task.abort();
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -89,6 +102,7 @@ impl<S: BatchStore, A: RolloutApi> Conductor<S, A> {
         let store = &*self.store;
         let mut prerequisite_checked = false;
         let mut next_sweep: Millis = 0;
+        let mut sweeping = Sweeping(None);
         let mut next_reconcile: Millis = after(now(), self.settings.reconcile_every);
         loop {
             if *stop.borrow() {
@@ -123,7 +137,9 @@ impl<S: BatchStore, A: RolloutApi> Conductor<S, A> {
                         }
                     }
                     if prerequisite_checked {
-                        if let Err(e) = self.work(&batch, &mut next_sweep, &mut next_reconcile).await {
+                        if let Err(e) =
+                            self.work(&batch, &mut sweeping, &mut next_sweep, &mut next_reconcile).await
+                        {
                             tracing::warn!(batch = %id, error = %e, "conductor round failed; trying again");
                         }
                         if self.finish_if_done(&batch).await? {
@@ -139,19 +155,38 @@ impl<S: BatchStore, A: RolloutApi> Conductor<S, A> {
         }
     }
 
-    /// One round of a running batch: sweep when due, reconcile when due, feed.
+    /// One round of a running batch: start a sweep when due (it runs beside feeding, so slow
+    /// reads never hold the queue empty), reconcile when due, feed.
     async fn work(
         &self,
         batch: &Batch,
+        sweeping: &mut Sweeping,
         next_sweep: &mut Millis,
         next_reconcile: &mut Millis,
     ) -> Result<(), PipelineError> {
         let store = &*self.store;
         let api = &*self.api;
+        if let Some(task) = sweeping.0.take_if(|t| t.is_finished()) {
+            let verifying_left = match task.await {
+                Ok(Ok(swept)) => swept.verifying - swept.settled,
+                Ok(Err(e)) => {
+                    tracing::warn!(batch = %batch.id, error = %e, "verification sweep failed; trying again");
+                    0
+                }
+                Err(e) => {
+                    tracing::warn!(batch = %batch.id, error = %e, "verification sweep stopped; trying again");
+                    0
+                }
+            };
+            *next_sweep = after(now(), next_sweep_in(verifying_left));
+        }
         let at = now();
-        if at >= *next_sweep {
-            let swept = sweep(store, api, batch, &self.settings.retry, &self.metrics).await?;
-            *next_sweep = after(now(), next_sweep_in(swept.verifying - swept.settled));
+        if sweeping.0.is_none() && at >= *next_sweep {
+            let (store, api, metrics) =
+                (Arc::clone(&self.store), Arc::clone(&self.api), Arc::clone(&self.metrics));
+            let (retry, batch) = (self.settings.retry.clone(), batch.clone());
+            sweeping.0 =
+                Some(tokio::spawn(async move { sweep(&*store, &*api, &batch, &retry, &metrics).await }));
         }
         if at >= *next_reconcile {
             self.feeder.reconcile_once(store, batch.id, at).await?;

@@ -195,12 +195,12 @@ async fn transient_faults_are_retried_until_every_mailbox_is_done() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_429_waits_its_retry_after_without_using_an_attempt() {
-    // The simulator allows 40 requests per 2 s; the client believes in far more and gives a
+    // The simulator allows 6 requests per 2 s; the client believes in far more and gives a
     // 429 straight back to the job. With one attempt per step, any 429 that used an attempt
     // would fail its mailbox.
     let mut profile = quick_profile();
     profile.window_secs = 2;
-    profile.max_requests = 40;
+    profile.max_requests = 6;
     profile.throttle_penalty_ms = 0;
     let mut client = ClientOptions { max_throttle_waits: 0, ..ClientOptions::default() };
     client.budgets.window = Duration::from_secs(1);
