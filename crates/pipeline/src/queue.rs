@@ -45,7 +45,7 @@ impl Default for QueueTuning {
             poll_interval: Duration::from_millis(100),
             heartbeat_interval: Duration::from_secs(5),
             missed_heartbeats: 4,
-            fetch_batch: 10,
+            fetch_batch: 50,
         }
     }
 }

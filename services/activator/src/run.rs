@@ -60,7 +60,7 @@ pub struct Args {
     #[arg(long, default_value_t = 5, value_name = "N")]
     max_attempts: u32,
     /// Steps run at once.
-    #[arg(long, default_value_t = 64, value_name = "N")]
+    #[arg(long, default_value_t = 256, value_name = "N")]
     concurrency: usize,
     #[command(flatten)]
     env: EnvironmentArgs,

@@ -28,7 +28,7 @@ pub struct Args {
     #[arg(long, default_value = "activator", value_name = "PREFIX")]
     namespace: String,
     /// Jobs run at once by this process.
-    #[arg(long, default_value_t = 32, value_name = "N")]
+    #[arg(long, default_value_t = 128, value_name = "N")]
     concurrency: usize,
     /// Attempts per step before a mailbox fails (429 answers do not count).
     #[arg(long, default_value_t = 5, value_name = "N")]
