@@ -33,7 +33,7 @@ pub struct BatchOptions {
 
 impl Default for BatchOptions {
     fn default() -> Self {
-        Self { linger: Duration::from_millis(5), initial_size: 10, max_size: 100, max_in_flight: 8 }
+        Self { linger: Duration::from_millis(5), initial_size: 10, max_size: 25, max_in_flight: 8 }
     }
 }
 
