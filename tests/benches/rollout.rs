@@ -110,9 +110,11 @@ async fn pipeline() -> Measured {
         .args(["--window-secs", &WINDOW_SECS.to_string(), "--max-requests", &MAX_REQUESTS.to_string()])
         .args(["--max-exec-secs", &(MAX_EXEC_MS / 1000).to_string()])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        // Its progress lines (one every 5 s without a terminal), to see where the time goes.
+        .stderr(std::fs::File::create(dir.join("progress.log")).expect("progress log"))
         .spawn()
         .expect("activator starts");
+    println!("activator run's progress: {}", dir.join("progress.log").display());
     let mut peak = None;
     loop {
         if let Some(kib) = vm_hwm_kib(child.id()) {
