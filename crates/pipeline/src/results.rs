@@ -20,14 +20,7 @@ pub async fn write_results<S: BatchStore, A: RolloutApi, W: Write>(
     batch: BatchId,
     out: W,
 ) -> Result<u64, PipelineError> {
-    let mut items: Vec<Item> = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.items(batch, None, after, 1_000).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.index);
-        items.extend(page);
-    }
+    let items: Vec<Item> = store::all_items(store, batch, None).await?;
     let ids: Vec<Uuid> = items.iter().filter_map(|i| i.mailbox_id).collect();
     let emails: HashMap<Uuid, String> = if ids.is_empty() {
         HashMap::new()

@@ -81,3 +81,20 @@ pub trait BatchStore: Send + Sync + 'static {
     /// Gives the lease back if `holder` has it.
     fn release_lease(&self, id: BatchId, holder: &str) -> impl Future<Output = StoreResult<bool>> + Send;
 }
+
+/// Every item of a batch (only those in `state`, when given), read page by page in index order.
+pub async fn all_items<S: BatchStore>(
+    store: &S,
+    id: BatchId,
+    state: Option<ItemState>,
+) -> StoreResult<Vec<Item>> {
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.items(id, state, after, 1_000).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.index);
+        items.extend(page);
+    }
+    Ok(items)
+}

@@ -8,7 +8,7 @@ pub mod model;
 pub mod redis_store;
 pub mod sqlite_store;
 
-pub use batch_store::{BatchStore, StoreResult};
+pub use batch_store::{BatchStore, StoreResult, all_items};
 pub use error::StoreError;
 pub use model::{Batch, BatchId, Item, ItemError, Millis, NewBatch, Progress, Transition};
 pub use redis_store::RedisStore;

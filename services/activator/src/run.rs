@@ -227,26 +227,20 @@ async fn create_or_resume<S: BatchStore>(
 
 async fn retry_failed<S: BatchStore>(store: &S, batch: &Batch) -> Result<u64> {
     let mut count = 0;
-    let mut after = None;
-    loop {
-        let page = store.items(batch.id, Some(ItemState::Failed), after, 1_000).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.index);
-        for item in page {
-            let t = store::Transition {
-                index: item.index,
-                from: ItemState::Failed,
-                from_step: item.step,
-                to: ItemState::Pending,
-                step: item.step,
-                attempts: 0,
-                due_at: None,
-                error: item.error.clone(),
-                mailbox_id: None,
-            };
-            if store.transition(batch.id, t, pipeline::clock::now()).await? {
-                count += 1;
-            }
+    for item in store::all_items(store, batch.id, Some(ItemState::Failed)).await? {
+        let t = store::Transition {
+            index: item.index,
+            from: ItemState::Failed,
+            from_step: item.step,
+            to: ItemState::Pending,
+            step: item.step,
+            attempts: 0,
+            due_at: None,
+            error: item.error.clone(),
+            mailbox_id: None,
+        };
+        if store.transition(batch.id, t, pipeline::clock::now()).await? {
+            count += 1;
         }
     }
     Ok(count)
@@ -304,18 +298,12 @@ async fn finish<S: BatchStore>(store: &S, dv: &Dataverse, batch: &Batch, args: &
 
 async fn failure_summary<S: BatchStore>(store: &S, batch: &Batch) -> Result<BTreeMap<(String, String), u64>> {
     let mut out = BTreeMap::new();
-    let mut after = None;
-    loop {
-        let page = store.items(batch.id, Some(ItemState::Failed), after, 1_000).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.index);
-        for item in page {
-            let (code, remedy) = item
-                .error
-                .map(|e| (e.code, e.remedy.unwrap_or_default()))
-                .unwrap_or_else(|| ("unknown".into(), String::new()));
-            *out.entry((code, remedy)).or_insert(0) += 1;
-        }
+    for item in store::all_items(store, batch.id, Some(ItemState::Failed)).await? {
+        let (code, remedy) = item
+            .error
+            .map(|e| (e.code, e.remedy.unwrap_or_default()))
+            .unwrap_or_else(|| ("unknown".into(), String::new()));
+        *out.entry((code, remedy)).or_insert(0) += 1;
     }
     Ok(out)
 }
