@@ -34,14 +34,14 @@ pub struct Budgets {
 }
 
 impl Default for Budgets {
-    /// Dataverse's documented limits, aiming at 90 % of each.
+    /// Dataverse's documented limits, aiming at 95 % of each.
     fn default() -> Self {
         Self {
             window: Duration::from_secs(300),
             max_requests: 6_000,
             max_exec: Duration::from_secs(1_200),
             max_concurrency: 52,
-            target_utilisation: 0.9,
+            target_utilisation: 0.95,
         }
     }
 }
@@ -126,13 +126,15 @@ mod tests {
         assert_eq!(b.max_requests, 6_000);
         assert_eq!(b.max_exec, Duration::from_secs(1_200));
         assert_eq!(b.max_concurrency, 52);
-        assert_eq!(b.target_utilisation, 0.9);
+        assert_eq!(b.target_utilisation, 0.95);
         assert_eq!(b.validate(), Ok(()));
     }
 
     #[test]
     fn derived_parameters_keep_rate_times_window_plus_burst_within_budget() {
-        let d = Budgets::default().derive().unwrap_or_else(|e| panic!("{e}"));
+        let d = Budgets { target_utilisation: 0.9, ..Budgets::default() }
+            .derive()
+            .unwrap_or_else(|e| panic!("{e}"));
         // 5,400 requests per 300 s is one per 55.6 ms; the 10 % headroom is 600 requests.
         assert_eq!(d.request_period, Duration::from_nanos(55_555_556));
         assert_eq!(d.request_burst.get(), 600);

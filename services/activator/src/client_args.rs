@@ -39,7 +39,7 @@ pub struct LimitArgs {
     #[arg(long, default_value_t = 1_200, value_name = "SECS")]
     pub max_exec_secs: u64,
     /// Share of each budget to aim for, in (0, 1].
-    #[arg(long, default_value_t = 0.9, value_name = "SHARE")]
+    #[arg(long, default_value_t = 0.95, value_name = "SHARE")]
     pub target: f64,
 }
 

@@ -12,6 +12,11 @@ use super::*;
 
 const MS: Duration = Duration::from_millis(1);
 
+/// Dataverse's limits at a 90 % target, the figures these tests' expectations are worked out for.
+fn dataverse_at_90() -> Budgets {
+    Budgets { target_utilisation: 0.9, ..Budgets::default() }
+}
+
 fn limiter(budgets: Budgets) -> Arc<LocalLimiter> {
     Arc::new(LocalLimiter::new(budgets).unwrap())
 }
@@ -52,7 +57,7 @@ async fn requests_stay_within_every_window_at_the_target_rate() {
         window: Duration::from_secs(2),
         max_requests: 40,
         max_exec: Duration::from_secs(1_000_000),
-        ..Budgets::default()
+        ..dataverse_at_90()
     };
     let l = limiter(budgets);
     let start = Instant::now();
@@ -79,7 +84,7 @@ async fn execution_time_stays_within_every_window_at_the_target_rate() {
         window: Duration::from_secs(2),
         max_requests: 1_000_000,
         max_exec: Duration::from_secs(1),
-        ..Budgets::default()
+        ..dataverse_at_90()
     };
     let l = limiter(budgets);
     let start = Instant::now();
@@ -99,7 +104,7 @@ async fn execution_time_stays_within_every_window_at_the_target_rate() {
 
 #[tokio::test(start_paused = true)]
 async fn concurrency_cap_admits_only_below_the_cap() {
-    let l = limiter(Budgets { max_concurrency: 6, ..Budgets::default() });
+    let l = limiter(Budgets { max_concurrency: 6, ..dataverse_at_90() });
     l.set_concurrency(3);
     let mut held = vec![l.acquire().await, l.acquire().await, l.acquire().await];
 
@@ -129,7 +134,7 @@ async fn concurrency_cap_admits_only_below_the_cap() {
 
 #[tokio::test(start_paused = true)]
 async fn concurrency_cap_is_clamped_to_one_and_the_budget() {
-    let l = limiter(Budgets { max_concurrency: 6, ..Budgets::default() });
+    let l = limiter(Budgets { max_concurrency: 6, ..dataverse_at_90() });
     l.set_concurrency(100);
     assert_eq!((l.snapshot().concurrency_cap, l.snapshot().concurrency_available), (6, 6));
     l.set_concurrency(0);
@@ -140,7 +145,7 @@ async fn concurrency_cap_is_clamped_to_one_and_the_budget() {
 
 #[tokio::test(start_paused = true)]
 async fn pause_delays_acquire_without_holding_a_slot() {
-    let l = limiter(Budgets::default());
+    let l = limiter(dataverse_at_90());
     let start = Instant::now();
     l.pause(500 * MS, Some(LimitKind::Requests));
     let waiter = spawn_acquire(&l);
@@ -153,7 +158,7 @@ async fn pause_delays_acquire_without_holding_a_slot() {
 
 #[tokio::test(start_paused = true)]
 async fn shorter_later_pause_does_not_shorten_it() {
-    let l = limiter(Budgets::default());
+    let l = limiter(dataverse_at_90());
     let start = Instant::now();
     l.pause(500 * MS, Some(LimitKind::ExecutionTime));
     l.pause(100 * MS, None);
@@ -163,7 +168,7 @@ async fn shorter_later_pause_does_not_shorten_it() {
 
 #[tokio::test(start_paused = true)]
 async fn longer_later_pause_extends_it_for_those_already_waiting() {
-    let l = limiter(Budgets::default());
+    let l = limiter(dataverse_at_90());
     let start = Instant::now();
     l.pause(500 * MS, None);
     let waiter = spawn_acquire(&l);
@@ -175,7 +180,7 @@ async fn longer_later_pause_extends_it_for_those_already_waiting() {
 
 #[tokio::test(start_paused = true)]
 async fn pause_arriving_while_queued_for_a_slot_is_honoured() {
-    let l = limiter(Budgets { max_concurrency: 1, ..Budgets::default() });
+    let l = limiter(Budgets { max_concurrency: 1, ..dataverse_at_90() });
     let held = l.acquire().await;
     let start = Instant::now();
     let waiter = spawn_acquire(&l);
@@ -190,7 +195,7 @@ async fn pause_arriving_while_queued_for_a_slot_is_honoured() {
 
 #[tokio::test(start_paused = true)]
 async fn execution_charged_by_the_request_that_freed_the_slot_is_honoured() {
-    let l = limiter(Budgets { max_concurrency: 1, ..Budgets::default() });
+    let l = limiter(Budgets { max_concurrency: 1, ..dataverse_at_90() });
     let held = l.acquire().await;
     let waiter = spawn_acquire(&l);
     sleep(100 * MS).await;
@@ -203,7 +208,7 @@ async fn execution_charged_by_the_request_that_freed_the_slot_is_honoured() {
 
 #[tokio::test(start_paused = true)]
 async fn snapshot_reports_what_is_left() {
-    let l = limiter(Budgets::default());
+    let l = limiter(dataverse_at_90());
     let fresh = l.snapshot();
     assert_eq!(fresh.requests_available, 600.0);
     assert!(fresh.exec_available.abs_diff(Duration::from_secs(120)) < MS, "{fresh:?}");
@@ -231,7 +236,7 @@ async fn snapshot_reports_what_is_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_clock_requests_stay_within_the_window() {
     // 18 requests per second with a burst of 2.
-    let budgets = Budgets { window: Duration::from_secs(1), max_requests: 20, ..Budgets::default() };
+    let budgets = Budgets { window: Duration::from_secs(1), max_requests: 20, ..dataverse_at_90() };
     let l = limiter(budgets);
     let run = Duration::from_millis(1_500);
     let start = Instant::now();
@@ -267,7 +272,7 @@ async fn long_requests_in_flight_hold_the_execution_budget_before_they_end() {
         window: Duration::from_secs(2),
         max_requests: 1_000,
         max_exec: Duration::from_secs(1),
-        ..Budgets::default()
+        ..dataverse_at_90()
     };
     let l = limiter(budgets);
     let started = Instant::now();
@@ -290,7 +295,7 @@ async fn settling_a_shorter_run_than_reserved_gives_the_difference_back() {
         window: Duration::from_secs(2),
         max_requests: 1_000,
         max_exec: Duration::from_secs(1),
-        ..Budgets::default()
+        ..dataverse_at_90()
     };
     let l = limiter(budgets);
     let permit = l.acquire_expecting(900 * MS).await;
