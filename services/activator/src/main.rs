@@ -1,6 +1,8 @@
 //! `activator`: every role of the product, by subcommand.
 
+mod api_client;
 mod client_args;
+mod client_cmds;
 mod doctor;
 mod environment;
 mod progress;
@@ -10,6 +12,7 @@ mod worker;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use client_cmds::control::Action;
 
 /// Rolls out Dynamics 365 App for Outlook to many mailboxes, within Dataverse's limits.
 #[derive(Debug, Parser)]
@@ -27,6 +30,26 @@ enum Command {
     Worker(worker::Args),
     /// Check that an environment has what the rollout needs; exit 0 when it does.
     Doctor(doctor::Args),
+    /// Create a batch through the API from a CSV file or from mailboxes on the command line.
+    Submit(client_cmds::submit::Args),
+    /// Show a batch's progress through the API, or list the batches, newest first.
+    Status(client_cmds::status::Args),
+    /// Follow a batch through the API with progress bars until it ends.
+    Watch(client_cmds::watch::Args),
+    /// List the failed mailboxes of a batch (step, error code, message, remedy), as a table or CSV.
+    Failures(client_cmds::failures::Args),
+    /// Run the failed mailboxes of a batch again (a completed batch runs again).
+    #[command(after_help = client_cmds::control::EXIT_HELP)]
+    Retry(client_cmds::control::Args),
+    /// Cancel a running or paused batch: its unfinished mailboxes stop where they are.
+    #[command(after_help = client_cmds::control::EXIT_HELP)]
+    Cancel(client_cmds::control::Args),
+    /// Pause a running batch: no new step starts until `activator resume`.
+    #[command(after_help = client_cmds::control::EXIT_HELP)]
+    Pause(client_cmds::control::Args),
+    /// Resume a paused batch.
+    #[command(after_help = client_cmds::control::EXIT_HELP)]
+    Resume(client_cmds::control::Args),
 }
 
 #[tokio::main]
@@ -42,6 +65,14 @@ async fn main() -> Result<()> {
         Command::Run(args) => run::run(args).await?,
         Command::Worker(args) => worker::run(args).await?,
         Command::Doctor(args) => doctor::run(args).await?,
+        Command::Submit(args) => client_cmds::submit::run(args).await,
+        Command::Status(args) => client_cmds::status::run(args).await,
+        Command::Watch(args) => client_cmds::watch::run(args).await,
+        Command::Failures(args) => client_cmds::failures::run(args).await,
+        Command::Retry(args) => client_cmds::control::run(Action::Retry, args).await,
+        Command::Cancel(args) => client_cmds::control::run(Action::Cancel, args).await,
+        Command::Pause(args) => client_cmds::control::run(Action::Pause, args).await,
+        Command::Resume(args) => client_cmds::control::run(Action::Resume, args).await,
     };
     std::process::exit(code);
 }

@@ -1,6 +1,7 @@
 //! Progress of a batch on the terminal: an overall bar, one bar per requested step (done,
 //! failed, waiting, verifying, rate, ETA) and a line while Dataverse throttles. Without a
-//! terminal, a plain line every few seconds instead.
+//! terminal, a plain line every few seconds instead. [`Bars`] draws the same for `activator run`
+//! (from the store) and `activator watch` (from the API's events).
 
 use activator_core::{ItemState, Step};
 use dataverse::Dataverse;
@@ -12,7 +13,7 @@ use store::{BatchId, BatchStore, Progress};
 use tokio::sync::watch;
 
 const REDRAW: Duration = Duration::from_millis(250);
-const PLAIN_EVERY: Duration = Duration::from_secs(5);
+pub const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
 /// Items that have passed `step`: at a later step (in any state), done, or skipped.
 pub fn passed(progress: &Progress, step: Step) -> u64 {
@@ -47,6 +48,107 @@ pub fn summary_line(p: &Progress) -> String {
     )
 }
 
+/// The bars of one batch: overall, one per requested step, and a line for notices (throttling).
+/// Drawn on stderr when it is a terminal, else hidden (callers print plain lines instead).
+#[derive(Debug)]
+pub struct Bars {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    steps: Vec<(Step, ProgressBar)>,
+    notice: ProgressBar,
+    terminal: bool,
+    updated: bool,
+}
+
+impl Bars {
+    pub fn new(steps: &[Step]) -> Bars {
+        let terminal = std::io::stderr().is_terminal();
+        let multi = MultiProgress::with_draw_target(if terminal {
+            ProgressDrawTarget::stderr_with_hz(4)
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        let style = |template: &str| {
+            ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("█▉▊▋▌▍▎▏ ")
+        };
+        let overall = multi.add(ProgressBar::new(0));
+        overall
+            .set_style(style("{prefix:>16} [{bar:30.green}] {pos}/{len} {per_sec:>9} ETA {eta:>4}  {msg}"));
+        overall.set_prefix("all mailboxes");
+        let steps = steps
+            .iter()
+            .map(|s| {
+                let bar = multi.add(ProgressBar::new(0));
+                bar.set_style(style(
+                    "{prefix:>16} [{bar:30.cyan}] {pos}/{len} {per_sec:>9} ETA {eta:>4}  {msg}",
+                ));
+                bar.set_prefix(s.name().to_string());
+                (*s, bar)
+            })
+            .collect();
+        let notice = multi.add(ProgressBar::new_spinner());
+        Bars { multi, overall, steps, notice, terminal, updated: false }
+    }
+
+    /// Whether the bars are drawn (stderr is a terminal).
+    pub fn terminal(&self) -> bool {
+        self.terminal
+    }
+
+    pub fn update(&mut self, p: &Progress) {
+        self.overall.set_length(p.total);
+        self.overall.set_position(p.finished());
+        self.overall.set_message(format!(
+            "done {} · skipped {} · failed {}",
+            p.count(ItemState::Done),
+            p.count(ItemState::Skipped),
+            p.count(ItemState::Failed)
+        ));
+        for (step, bar) in &self.steps {
+            bar.set_length(p.total);
+            bar.set_position(passed(p, *step));
+            bar.set_message(format!(
+                "failed {} · waiting {} · verifying {}",
+                at_step(p, *step, ItemState::Failed),
+                at_step(p, *step, ItemState::Waiting),
+                at_step(p, *step, ItemState::Verifying)
+            ));
+        }
+        if !self.updated {
+            // What was finished before the bars existed (a resumed run, a batch being watched)
+            // is not progress made in the first instant: rates count from here.
+            self.updated = true;
+            self.overall.reset_eta();
+            self.steps.iter().for_each(|(_, bar)| bar.reset_eta());
+        }
+    }
+
+    /// The line under the bars (empty: nothing to say).
+    pub fn set_notice(&self, text: String) {
+        self.notice.set_message(text);
+    }
+
+    /// A line above the bars on a terminal, else a line on stderr.
+    pub fn println(&self, line: &str) {
+        if self.terminal {
+            let _ = self.multi.println(line);
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    /// Leaves the bars as they are last drawn.
+    pub fn finish(self) {
+        self.overall.abandon();
+        for (_, bar) in self.steps {
+            bar.abandon();
+        }
+        self.notice.finish_and_clear();
+    }
+}
+
 /// Draws until `stop` turns true.
 pub async fn show<S: BatchStore>(
     store: Arc<S>,
@@ -55,54 +157,14 @@ pub async fn show<S: BatchStore>(
     steps: Vec<Step>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let terminal = std::io::stderr().is_terminal();
-    let multi = MultiProgress::with_draw_target(if terminal {
-        ProgressDrawTarget::stderr_with_hz(4)
-    } else {
-        ProgressDrawTarget::hidden()
-    });
-    let style = |template: &str| {
-        ProgressStyle::with_template(template)
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("█▉▊▋▌▍▎▏ ")
-    };
-    let overall = multi.add(ProgressBar::new(0));
-    overall.set_style(style("{prefix:>16} [{bar:30.green}] {pos}/{len} {per_sec:>9} ETA {eta:>4}  {msg}"));
-    overall.set_prefix("all mailboxes");
-    let bars: Vec<(Step, ProgressBar)> = steps
-        .iter()
-        .map(|s| {
-            let bar = multi.add(ProgressBar::new(0));
-            bar.set_style(style("{prefix:>16} [{bar:30.cyan}] {pos}/{len} {per_sec:>9} ETA {eta:>4}  {msg}"));
-            bar.set_prefix(s.name().to_string());
-            (*s, bar)
-        })
-        .collect();
-    let throttle = multi.add(ProgressBar::new_spinner());
+    let mut bars = Bars::new(&steps);
     let mut last_plain = Instant::now();
     loop {
         if let Ok(p) = store.progress(batch).await {
-            overall.set_length(p.total);
-            overall.set_position(p.finished());
-            overall.set_message(format!(
-                "done {} · skipped {} · failed {}",
-                p.count(ItemState::Done),
-                p.count(ItemState::Skipped),
-                p.count(ItemState::Failed)
-            ));
-            for (step, bar) in &bars {
-                bar.set_length(p.total);
-                bar.set_position(passed(&p, *step));
-                bar.set_message(format!(
-                    "failed {} · waiting {} · verifying {}",
-                    at_step(&p, *step, ItemState::Failed),
-                    at_step(&p, *step, ItemState::Waiting),
-                    at_step(&p, *step, ItemState::Verifying)
-                ));
-            }
+            bars.update(&p);
             let paused =
                 api.lanes().iter().map(|l| l.limiter.snapshot().paused_for).max().unwrap_or_default();
-            throttle.set_message(if paused.is_zero() {
+            bars.set_notice(if paused.is_zero() {
                 String::new()
             } else {
                 format!(
@@ -110,7 +172,7 @@ pub async fn show<S: BatchStore>(
                     paused.as_secs_f64().ceil()
                 )
             });
-            if !terminal && last_plain.elapsed() >= PLAIN_EVERY {
+            if !bars.terminal() && last_plain.elapsed() >= PLAIN_EVERY {
                 eprintln!("progress: {}", summary_line(&p));
                 last_plain = Instant::now();
             }
@@ -120,11 +182,7 @@ pub async fn show<S: BatchStore>(
             _ = stop.wait_for(|s| *s) => break,
         }
     }
-    overall.abandon();
-    for (_, bar) in bars {
-        bar.abandon();
-    }
-    throttle.finish_and_clear();
+    bars.finish();
 }
 
 #[cfg(test)]
