@@ -32,7 +32,7 @@ pub struct ApiArgs {
 #[derive(Debug)]
 pub enum Body {
     Json(serde_json::Value),
-    Csv(String),
+    Csv(Vec<u8>),
 }
 
 #[derive(Debug, Clone)]

@@ -20,7 +20,7 @@ pub enum ApiError {
     Protocol(String),
     /// Anything wrong before a request was sent (a bad --api URL, an unreadable file).
     Usage(String),
-    /// The API stayed out of reach for longer than `watch` waits.
+    /// No event came from the API for longer than `watch` waits.
     GaveUp { api: String, secs: u64, last: Box<ApiError> },
 }
 
@@ -65,10 +65,9 @@ impl fmt::Display for ApiError {
             ApiError::Transport { api, detail } => write!(f, "lost the API at {api}: {detail}"),
             ApiError::Status { status, detail } => write_status(f, *status, detail),
             ApiError::Protocol(m) | ApiError::Usage(m) => f.write_str(m),
-            ApiError::GaveUp { api, secs, last } => write!(
-                f,
-                "gave up after {secs} s without a connection to the API at {api}; last error: {last}"
-            ),
+            ApiError::GaveUp { api, secs, last } => {
+                write!(f, "gave up: no event from the API at {api} for {secs} s; last error: {last}")
+            }
         }
     }
 }

@@ -146,7 +146,7 @@ async fn submit(client: ApiClient, args: Args) -> Result<i32, ApiError> {
     };
     let (url, body) = match &args.csv {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = std::fs::read(path)
                 .map_err(|e| ApiError::Usage(format!("cannot read {}: {e}", path.display())))?;
             (client.url(&["v1", "batches"], &plan.csv_query()), Body::Csv(text))
         }

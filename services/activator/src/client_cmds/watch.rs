@@ -9,6 +9,7 @@ use crate::api_client::{ApiArgs, ApiClient, ApiError, decode, root_cause};
 use crate::progress::{Bars, PLAIN_EVERY, summary_line};
 use futures_util::StreamExt;
 use reqwest::Response;
+use reqwest::header::CONTENT_TYPE;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -46,45 +47,55 @@ pub async fn run(args: Args) -> i32 {
 /// Follows `batch` until it ends; the exit status says how it ended.
 pub async fn watch(client: ApiClient, batch: String) -> Result<i32, ApiError> {
     let mut screen = Screen::default();
-    let mut delay = FIRST_DELAY;
-    let mut failing_since: Option<Instant> = None;
+    let mut retry = Retry::default();
     loop {
         let opened = tokio::time::timeout(OPEN_TIMEOUT, client.events(&["v1", "batches", &batch, "events"]))
             .await
             .unwrap_or_else(|_| {
                 Err(ApiError::Transport { api: client.api().into(), detail: "no answer in time".into() })
             });
-        let why = match opened {
-            Ok(answer) => {
-                failing_since = None;
-                match follow(&client, answer, &mut screen).await {
-                    Ok(Followed::Ended(view)) => return Ok(screen.end(&view)),
-                    Ok(Followed::Dropped { saw_events, why }) => {
-                        if saw_events {
-                            delay = FIRST_DELAY;
-                        }
-                        why
-                    }
-                    Err(e) => return Err(screen.abandon(e)),
+        let (progressed, e) = match opened {
+            Ok(answer) => match follow(answer, &mut screen).await {
+                Ok(Followed::Ended(view)) => return Ok(screen.end(&view)),
+                Ok(Followed::Dropped { saw_events, why }) => {
+                    (saw_events, ApiError::Transport { api: client.api().into(), detail: why })
                 }
-            }
-            Err(e) if e.is_transient() => {
-                let since = *failing_since.get_or_insert_with(Instant::now);
-                if since.elapsed() >= GIVE_UP {
-                    let api = client.api().to_string();
-                    return Err(screen.abandon(ApiError::GaveUp {
-                        api,
-                        secs: GIVE_UP.as_secs(),
-                        last: Box::new(e),
-                    }));
-                }
-                e.to_string()
-            }
+                Err(e) => return Err(screen.abandon(e)),
+            },
+            Err(e) if e.is_transient() => (false, e),
             Err(e) => return Err(screen.abandon(e)),
         };
+        let Some(delay) = retry.next(progressed, Instant::now()) else {
+            let api = client.api().to_string();
+            return Err(screen.abandon(ApiError::GaveUp { api, secs: GIVE_UP.as_secs(), last: Box::new(e) }));
+        };
+        let why = e.to_string();
         screen.say(&format!("{why}; connecting again in {:.1} s", delay.as_secs_f64()));
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(MAX_DELAY);
+    }
+}
+
+/// When to connect again after a connection ended without `end`.
+#[derive(Debug, Default)]
+struct Retry {
+    /// The wait after the last try (none yet: the first wait is [`FIRST_DELAY`]).
+    last: Option<Duration>,
+    /// When the API last failed to bring an event, after one that did.
+    failing_since: Option<Instant>,
+}
+
+impl Retry {
+    /// The wait before the next try, or none: give up. A connection that brought an event starts
+    /// over; one that brought none (refused, or accepted and closed) counts as failing.
+    fn next(&mut self, progressed: bool, now: Instant) -> Option<Duration> {
+        if progressed {
+            *self = Retry::default();
+        } else if now.duration_since(*self.failing_since.get_or_insert(now)) >= GIVE_UP {
+            return None;
+        }
+        let delay = self.last.map_or(FIRST_DELAY, |d| (d * 2).min(MAX_DELAY));
+        self.last = Some(delay);
+        Some(delay)
     }
 }
 
@@ -97,7 +108,15 @@ enum Followed {
 }
 
 /// Reads one connection's events into `screen` until `end` or until the stream stops.
-async fn follow(client: &ApiClient, answer: Response, screen: &mut Screen) -> Result<Followed, ApiError> {
+async fn follow(answer: Response, screen: &mut Screen) -> Result<Followed, ApiError> {
+    let content_type = answer.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !content_type.to_ascii_lowercase().starts_with("text/event-stream") {
+        return Err(ApiError::Protocol(format!(
+            "the answer to GET {} is {content_type:?}, not an event stream: is --api the address of \
+             `activator api`?",
+            answer.url().path()
+        )));
+    }
     let mut body = answer.bytes_stream();
     let mut parser = SseParser::new();
     let mut saw_events = false;
@@ -110,7 +129,7 @@ async fn follow(client: &ApiClient, answer: Response, screen: &mut Screen) -> Re
             chunk = body.next() => match chunk {
                 None => return dropped(saw_events, "the API closed the event stream".into()),
                 Some(Err(e)) => {
-                    return dropped(saw_events, format!("the event stream from {} broke: {}", client.api(), root_cause(&e)));
+                    return dropped(saw_events, format!("the event stream broke: {}", root_cause(&e)));
                 }
                 Some(Ok(bytes)) => {
                     idle.as_mut().reset(Instant::now() + IDLE);
@@ -233,6 +252,22 @@ mod tests {
             "rate_per_sec": 2.0, "eta_secs": 0.0, "throttled": throttled
         }))
         .expect("a view")
+    }
+
+    #[test]
+    fn waits_double_up_to_10_s_start_over_after_an_event_and_end_after_2_minutes_without_one() {
+        let start = Instant::now();
+        let mut retry = Retry::default();
+        let mut at = start;
+        let mut waits = Vec::new();
+        while let Some(wait) = retry.next(false, at) {
+            waits.push(wait.as_secs_f64());
+            at += wait;
+        }
+        assert_eq!(&waits[..7], &[0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0]);
+        assert!(at.duration_since(start) >= GIVE_UP && at.duration_since(start) < GIVE_UP + MAX_DELAY);
+        assert_eq!(retry.next(true, at), Some(FIRST_DELAY), "an event starts over");
+        assert_eq!(retry.next(false, at + GIVE_UP - Duration::from_millis(1)), Some(Duration::from_secs(1)));
     }
 
     #[test]
