@@ -4,10 +4,12 @@
 
 pub mod exposition;
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
+use std::collections::HashSet;
 
 /// Every metric of the catalogue.
 #[derive(Debug, Clone)]
@@ -192,6 +194,27 @@ impl Metrics {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Removes the `batch_mailboxes` label sets of every batch not in `keep`.
+    pub fn remove_batch_mailboxes_except(&self, keep: &HashSet<String>) {
+        let mut gone = Vec::new();
+        for family in self.batch_mailboxes.collect() {
+            for metric in family.get_metric() {
+                let label = |name: &str| {
+                    metric.get_label().iter().find(|l| l.name() == name).map(|l| l.value().to_string())
+                };
+                if let (Some(batch), Some(state)) = (label("batch"), label("state"))
+                    && !keep.contains(&batch)
+                {
+                    gone.push([batch, state]);
+                }
+            }
+        }
+        for [batch, state] in gone {
+            // Fails only when the label set is gone already (removed by another caller).
+            let _ = self.batch_mailboxes.remove_label_values(&[batch.as_str(), state.as_str()]);
+        }
     }
 
     /// The Prometheus text exposition of every metric.
