@@ -53,6 +53,34 @@ pub fn activator(sim: &str) -> Command {
     cmd
 }
 
+/// Milliseconds since the Unix epoch, as the store keeps time.
+pub fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Creates a batch of every step for `mailboxes` in the Redis store of `namespace` (environment
+/// `default`), as the API would; returns the store with the batch.
+pub async fn create_redis_batch(
+    redis: &str,
+    namespace: &str,
+    mailboxes: Vec<String>,
+) -> (store::RedisStore, store::Batch) {
+    let store = store::RedisStore::connect(redis, &format!("{namespace}:store"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let new = store::NewBatch {
+        idempotency_key: None,
+        environment: "default".into(),
+        steps: activator_core::Step::ALL.to_vec(),
+        options: serde_json::json!({}),
+        mailboxes,
+    };
+    let (batch, _) =
+        store::BatchStore::create_batch(&store, new, now_ms()).await.unwrap_or_else(|e| panic!("{e}"));
+    (store, batch)
+}
+
 /// GET `path` of the simulator as JSON.
 pub async fn sim_json(sim: &str, path: &str) -> serde_json::Value {
     let url = format!("{sim}{path}");

@@ -2,11 +2,14 @@
 //! killed with SIGKILL mid-way. The batch still completes with exact counters, and Dataverse
 //! (the simulator) answered fewer than 1% of requests with 429.
 
-use activator_core::{BatchState, ItemState, Step};
-use e2e::{CLIENT_LIMITS, QUICK_SIM, Running, activator, mailboxes_by_case, sim_json, start_simulator};
+use activator_core::{BatchState, ItemState};
+use e2e::{
+    CLIENT_LIMITS, QUICK_SIM, Running, activator, create_redis_batch, mailboxes_by_case, sim_json,
+    start_simulator,
+};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use store::{BatchStore, NewBatch, RedisStore};
+use store::BatchStore;
 
 fn worker(sim: &str, redis: &str, namespace: &str) -> Running {
     let child = activator(sim)
@@ -31,16 +34,7 @@ async fn two_workers_finish_a_batch_of_5000_with_one_killed_mid_way() {
         .filter(|(case, _)| !matches!(case.as_str(), "normal" | "already_approved" | "already_tested"))
         .map(|(_, ids)| ids.len())
         .sum();
-    let store =
-        RedisStore::connect(&redis, &format!("{namespace}:store")).await.unwrap_or_else(|e| panic!("{e}"));
-    let new = NewBatch {
-        idempotency_key: None,
-        environment: "default".into(),
-        steps: Step::ALL.to_vec(),
-        options: serde_json::json!({}),
-        mailboxes: ids,
-    };
-    let (batch, _) = store.create_batch(new, pipeline_now()).await.unwrap_or_else(|e| panic!("{e}"));
+    let (store, batch) = create_redis_batch(&redis, &namespace, ids).await;
 
     let mut first = worker(&url, &redis, &namespace);
     let _second = worker(&url, &redis, &namespace);
@@ -111,9 +105,4 @@ async fn two_workers_finish_a_batch_of_5000_with_one_killed_mid_way() {
     assert!((throttled as f64) < 0.01 * total as f64, "{throttled} of {total} requests answered 429");
     assert!(stats["writes"]["max_per_mailbox"].as_u64() <= Some(4), "{}", stats["writes"]);
     testkit::remove_keys(&namespace).await;
-}
-
-fn pipeline_now() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }

@@ -11,7 +11,7 @@ use crate::pool::Pool;
 use crate::request::ApiRequest;
 use crate::roles::RoleCache;
 use crate::whoami::WhoAmI;
-use ratelimit::{Budgets, Limiter, LocalLimiter};
+use ratelimit::{Budgets, Limiter, LocalLimiter, Snapshot};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -118,6 +118,12 @@ impl Dataverse {
         self.pool.lanes()
     }
 
+    /// What each application user's limiter has left now, by client id, in the pool's order
+    /// (for the `ratelimit_budget_remaining` gauge).
+    pub fn limit_snapshots(&self) -> Vec<(String, Snapshot)> {
+        self.pool.lanes().iter().map(|lane| (lane.name.clone(), lane.limiter.snapshot())).collect()
+    }
+
     /// Asks every application user who it is and sets its concurrency from `x-ms-dop-hint`
     /// (never above 52). Returns the first user's answer.
     pub async fn connect(&self) -> Result<WhoAmI, DataverseError> {
@@ -166,5 +172,50 @@ impl Dataverse {
     /// Absolute URL of a Web API path (for `@odata.id` references).
     pub fn url(&self, path: &str) -> String {
         format!("{}{}/{}", self.org_url, crate::client::API_PATH, path.trim_start_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::credential::Secret;
+
+    fn user(client_id: &str, budgets: Budgets) -> (Credential, Arc<dyn Limiter>) {
+        let credential = Credential {
+            authority: "http://127.0.0.1:9/tenant".into(),
+            client_id: client_id.into(),
+            client_secret: Secret::new("s"),
+        };
+        (credential, Arc::new(LocalLimiter::new(budgets).unwrap()) as Arc<dyn Limiter>)
+    }
+
+    #[tokio::test]
+    async fn limit_snapshots_show_each_application_users_own_limiter() {
+        let budgets = Budgets {
+            window: Duration::from_secs(300),
+            max_requests: 6_000,
+            max_exec: Duration::from_secs(1_200),
+            max_concurrency: 52,
+            target_utilisation: 0.9,
+        };
+        let users = vec![user("app-a", budgets), user("app-b", budgets)];
+        let options = ClientOptions { batching: None, budgets, ..ClientOptions::default() };
+        let dv = Dataverse::with_limiters("http://127.0.0.1:9", users, options).unwrap();
+        dv.lanes()[1].limiter.set_concurrency(8);
+        let permit = dv.lanes()[1].limiter.acquire().await;
+
+        let snapshots = dv.limit_snapshots();
+        let names: Vec<&str> = snapshots.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["app-a", "app-b"]);
+        let (a, b) = (snapshots[0].1, snapshots[1].1);
+        // 10 % of 6,000 requests is the burst; one of app-b's is spent.
+        assert_eq!(a.requests_available, 600.0);
+        assert!(b.requests_available < 600.0 && b.requests_available >= 599.0, "{b:?}");
+        assert_eq!((a.concurrency_cap, a.concurrency_available), (52, 52));
+        assert_eq!((b.concurrency_cap, b.concurrency_available), (8, 7));
+        // 10 % of 1,200 s of execution time.
+        assert!((a.exec_available.as_secs_f64() - 120.0).abs() < 1e-6, "{a:?}");
+        dv.lanes()[1].limiter.release(permit, Duration::ZERO);
     }
 }

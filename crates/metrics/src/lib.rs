@@ -2,10 +2,14 @@
 //! process. Parts of the service take an `Arc<Metrics>` and update what they observe; the
 //! api and worker processes serve [`Metrics::render`] at `/metrics`.
 
+pub mod exposition;
+
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
+use std::collections::HashSet;
 
 /// Every metric of the catalogue.
 #[derive(Debug, Clone)]
@@ -26,12 +30,16 @@ pub struct Metrics {
     pub ratelimit_wait_seconds: Histogram,
     /// From scheduling an asynchronous process to the sweep seeing its result.
     pub verification_latency_seconds: Histogram,
-    /// Jobs by `state` (waiting, scheduled, running, dead), computed from the store.
+    /// Mailbox jobs of active batches by `state` (waiting, scheduled, running, dead), computed
+    /// from the store when `/metrics` is read (`pipeline::store_gauges`).
     pub queue_jobs: IntGaugeVec,
+    /// How long the longest-due waiting job has been due; 0 when none waits.
     pub queue_oldest_waiting_age_seconds: prometheus::Gauge,
-    /// Items of running batches: `batch`, `state`.
+    /// Items of active batches (running, paused, cancelling): `batch`, `state`; the label sets
+    /// of a batch go when it ends.
     pub batch_mailboxes: IntGaugeVec,
-    /// Budget left: `credential`, `limit`.
+    /// Budget left now: `credential` (client id), `limit` (requests, execution_time,
+    /// concurrency), in the limit's unit: requests, seconds of execution time, slots.
     pub ratelimit_budget_remaining: prometheus::GaugeVec,
     pub workers_active: IntGauge,
 }
@@ -87,14 +95,22 @@ impl Metrics {
         let registry = Registry::new();
         let r = &registry;
         let queue_oldest = prometheus::Gauge::with_opts(
-            Opts::new("queue_oldest_waiting_age_seconds", "Age of the longest-due item not yet queued")
-                .namespace(PREFIX),
+            Opts::new(
+                "queue_oldest_waiting_age_seconds",
+                "How long the longest-due waiting job of the active batches has been due (0 when none \
+                 waits); a job already handed to the queue counts from when it was queued",
+            )
+            .namespace(PREFIX),
         )
         .unwrap_or_else(|e| panic!("metric queue_oldest_waiting_age_seconds is well-formed: {e}"));
         register(r, Box::new(queue_oldest.clone()), "queue_oldest_waiting_age_seconds");
         let budget = prometheus::GaugeVec::new(
-            Opts::new("ratelimit_budget_remaining", "Share of a credential's budget left, 0 to 1")
-                .namespace(PREFIX),
+            Opts::new(
+                "ratelimit_budget_remaining",
+                "Budget an application user (credential) has left now, in the unit of the limit: \
+                 requests, seconds of execution time, concurrency slots",
+            )
+            .namespace(PREFIX),
             &["credential", "limit"],
         )
         .unwrap_or_else(|e| panic!("metric ratelimit_budget_remaining is well-formed: {e}"));
@@ -155,12 +171,19 @@ impl Metrics {
                 "From scheduling Test & Enable or deployment to seeing its result",
                 SECONDS_SLOW.to_vec(),
             ),
-            queue_jobs: gauge_vec(r, "queue_jobs", "Jobs by state, computed from the store", &["state"]),
+            queue_jobs: gauge_vec(
+                r,
+                "queue_jobs",
+                "Mailbox jobs of active batches by state, from the store: waiting (due now, pending or \
+                 queued), scheduled (a retry or Retry-After due later), running, dead (failed); \
+                 mailboxes under verification are not jobs and are left out",
+                &["state"],
+            ),
             queue_oldest_waiting_age_seconds: queue_oldest,
             batch_mailboxes: gauge_vec(
                 r,
                 "batch_mailboxes",
-                "Mailboxes of running batches by state",
+                "Mailboxes of active batches (running, paused, cancelling) by item state",
                 &["batch", "state"],
             ),
             ratelimit_budget_remaining: budget,
@@ -171,6 +194,27 @@ impl Metrics {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Removes the `batch_mailboxes` label sets of every batch not in `keep`.
+    pub fn remove_batch_mailboxes_except(&self, keep: &HashSet<String>) {
+        let mut gone = Vec::new();
+        for family in self.batch_mailboxes.collect() {
+            for metric in family.get_metric() {
+                let label = |name: &str| {
+                    metric.get_label().iter().find(|l| l.name() == name).map(|l| l.value().to_string())
+                };
+                if let (Some(batch), Some(state)) = (label("batch"), label("state"))
+                    && !keep.contains(&batch)
+                {
+                    gone.push([batch, state]);
+                }
+            }
+        }
+        for [batch, state] in gone {
+            // Fails only when the label set is gone already (removed by another caller).
+            let _ = self.batch_mailboxes.remove_label_values(&[batch.as_str(), state.as_str()]);
+        }
     }
 
     /// The Prometheus text exposition of every metric.
@@ -206,6 +250,28 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("activator_workers_active 2"), "{text}");
+    }
+
+    #[test]
+    fn the_whole_catalogue_follows_the_promtool_rules() {
+        let m = Metrics::new();
+        m.mailbox_steps_total.with_label_values(&["approve", "done"]).inc();
+        m.job_retries_total.with_label_values(&["approve", "transient"]).inc();
+        m.dataverse_requests_total.with_label_values(&["whoami", "200"]).inc();
+        m.dataverse_throttled_total.with_label_values(&["requests"]).inc();
+        m.batches_created_total.inc();
+        m.dataverse_request_duration_seconds.with_label_values(&["whoami"]).observe(0.1);
+        m.step_duration_seconds.with_label_values(&["approve"]).observe(0.2);
+        m.ratelimit_wait_seconds.observe(0.0);
+        m.verification_latency_seconds.observe(30.0);
+        m.queue_jobs.with_label_values(&["waiting"]).set(3);
+        m.queue_oldest_waiting_age_seconds.set(1.5);
+        m.batch_mailboxes.with_label_values(&["b", "pending"]).set(3);
+        m.ratelimit_budget_remaining.with_label_values(&["c", "requests"]).set(10.0);
+        m.workers_active.set(1);
+        let exp = exposition::check(&m.render()).unwrap_or_else(|p| panic!("{p:#?}"));
+        assert_eq!(exp.families.len(), 14, "{:?}", exp.families.keys());
+        assert!(exp.families.keys().all(|k| k.starts_with("activator_")));
     }
 
     #[test]

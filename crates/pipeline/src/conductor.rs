@@ -118,7 +118,6 @@ impl<S: BatchStore, A: RolloutApi> Conductor<S, A> {
                 BatchState::Completed => return Ok(Conducted::Finished(BatchState::Completed)),
                 BatchState::Cancelled => {
                     if self.cancel_remaining(&batch).await? {
-                        self.clear_gauges(id);
                         return Ok(Conducted::Finished(BatchState::Cancelled));
                     }
                 }
@@ -203,25 +202,12 @@ impl<S: BatchStore, A: RolloutApi> Conductor<S, A> {
     /// Completes the batch when every item is final; true when it did.
     async fn finish_if_done(&self, batch: &Batch) -> Result<bool, PipelineError> {
         let progress = self.store.progress(batch.id).await?;
-        for state in ItemState::ALL {
-            self.metrics
-                .batch_mailboxes
-                .with_label_values(&[&batch.id.to_string(), state.name()])
-                .set(i64::try_from(progress.count(state)).unwrap_or(i64::MAX));
-        }
         if progress.finished() < progress.total {
             return Ok(false);
         }
         self.store.set_batch_state(batch.id, BatchState::Running, BatchState::Completed, now()).await?;
-        self.clear_gauges(batch.id);
         tracing::info!(batch = %batch.id, "batch completed");
         Ok(true)
-    }
-
-    fn clear_gauges(&self, id: BatchId) {
-        for state in ItemState::ALL {
-            let _ = self.metrics.batch_mailboxes.remove_label_values(&[&id.to_string(), state.name()]);
-        }
     }
 
     /// None when the organization processes email by server-side sync (setting it first with

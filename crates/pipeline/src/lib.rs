@@ -26,6 +26,7 @@ pub mod retry_policy;
 pub mod rollout_api;
 pub mod runtime;
 pub mod step_runner;
+pub mod store_gauges;
 pub mod sweep;
 pub mod worker;
 pub mod worker_name;

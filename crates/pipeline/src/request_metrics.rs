@@ -1,6 +1,6 @@
 //! Feeds the Dataverse client's requests, 429s and limiter waits into the metric catalogue.
 
-use dataverse::{Limit, RequestObserver};
+use dataverse::{Dataverse, Limit, RequestObserver};
 use metrics::Metrics;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,5 +24,44 @@ impl RequestObserver for RequestMetrics {
 
     fn waited(&self, wait: Duration) {
         self.0.ratelimit_wait_seconds.observe(wait.as_secs_f64());
+    }
+}
+
+/// Sets `ratelimit_budget_remaining{credential,limit}` from what each application user's
+/// limiter has left now (requests, seconds of execution time, concurrency slots).
+pub fn refresh_budgets(dataverse: &Dataverse, metrics: &Metrics) {
+    for (credential, snapshot) in dataverse.limit_snapshots() {
+        for (limit, left) in snapshot.remaining() {
+            metrics
+                .ratelimit_budget_remaining
+                .with_label_values(&[credential.as_str(), limit.name()])
+                .set(left);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use dataverse::{ClientOptions, Credential, Secret};
+
+    #[tokio::test]
+    async fn budget_gauges_show_each_limit_in_its_own_unit() {
+        let credential = Credential {
+            authority: "http://127.0.0.1:9/tenant".into(),
+            client_id: "app-a".into(),
+            client_secret: Secret::new("s"),
+        };
+        let options = ClientOptions { batching: None, ..ClientOptions::default() };
+        let dv = Dataverse::new("http://127.0.0.1:9", vec![credential], options).unwrap();
+        let metrics = Metrics::new();
+        refresh_budgets(&dv, &metrics);
+        let left =
+            |limit: &str| metrics.ratelimit_budget_remaining.with_label_values(&["app-a", limit]).get();
+        // Aiming at 95 % of 6,000 requests and 1,200 s per window leaves 5 % as the burst.
+        assert_eq!(left("requests"), 300.0);
+        assert!((left("execution_time") - 60.0).abs() < 1e-6, "{}", left("execution_time"));
+        assert_eq!(left("concurrency"), 52.0);
     }
 }

@@ -72,6 +72,18 @@ pub struct Snapshot {
     pub paused_for: Duration,
 }
 
+impl Snapshot {
+    /// What is left of each limit, in the limit's own unit: requests, seconds of execution time,
+    /// concurrency slots (the `ratelimit_budget_remaining` gauge).
+    pub fn remaining(&self) -> [(LimitKind, f64); 3] {
+        [
+            (LimitKind::Requests, self.requests_available),
+            (LimitKind::ExecutionTime, self.exec_available.as_secs_f64()),
+            (LimitKind::Concurrency, f64::from(self.concurrency_available)),
+        ]
+    }
+}
+
 /// Keeps the traffic of one application user within its service protection limits.
 pub trait Limiter: Send + Sync + std::fmt::Debug {
     /// Waits until a request may be sent under every budget and no pause is in force, then admits it.
@@ -105,5 +117,20 @@ mod tests {
         assert_eq!(LimitKind::Requests.name(), "requests");
         assert_eq!(LimitKind::ExecutionTime.name(), "execution_time");
         assert_eq!(LimitKind::Concurrency.name(), "concurrency");
+    }
+
+    #[test]
+    fn what_remains_is_in_each_limits_own_unit() {
+        let s = Snapshot {
+            requests_available: 12.5,
+            exec_available: Duration::from_millis(1_500),
+            concurrency_available: 7,
+            concurrency_cap: 52,
+            paused_for: Duration::ZERO,
+        };
+        assert_eq!(
+            s.remaining(),
+            [(LimitKind::Requests, 12.5), (LimitKind::ExecutionTime, 1.5), (LimitKind::Concurrency, 7.0)]
+        );
     }
 }

@@ -2,6 +2,8 @@
 //! the job queue and each application user's limits; each conducts the batches whose lease it
 //! holds and runs jobs of all of them.
 
+mod metrics_server;
+
 use crate::client_args::{EnvironmentArgs, LimitArgs};
 use crate::signals::stop_on_signals;
 use anyhow::{Context, Result};
@@ -36,6 +38,9 @@ pub struct Args {
     /// How long running jobs may take to finish after SIGTERM.
     #[arg(long, default_value_t = 20, value_name = "SECS")]
     grace_secs: u64,
+    /// Where to serve /metrics (Prometheus) and /healthz; a port of 0 picks a free one.
+    #[arg(long, env = "ACTIVATOR_METRICS_LISTEN", default_value = "127.0.0.1:9090", value_name = "ADDR")]
+    metrics_listen: String,
     #[command(flatten)]
     env: EnvironmentArgs,
     #[command(flatten)]
@@ -67,6 +72,13 @@ pub async fn run(args: Args) -> Result<i32> {
             .await
             .context("cannot reach Redis for the batch store: check --redis")?,
     );
+    let sources = metrics_server::Sources {
+        store: Arc::clone(&store),
+        dataverse: Arc::clone(&dv),
+        metrics: Arc::clone(&metrics),
+    };
+    let (metrics_addr, metrics_task) = metrics_server::start(&args.metrics_listen, sources).await?;
+    eprintln!("metrics on http://{metrics_addr}/metrics");
     let tuning = QueueTuning::default();
     let queue = Queue::open(
         &QueueConfig::Redis { url: args.redis.clone(), namespace: format!("{}:jobs", args.namespace) },
@@ -97,7 +109,9 @@ pub async fn run(args: Args) -> Result<i32> {
         worker,
     };
     eprintln!("worker {name} started for environment {} ({})", env.name, env.url);
-    let exit = runtime.serve(&env.name, stop_on_signals()).await?;
+    let exit = runtime.serve(&env.name, stop_on_signals()).await;
+    metrics_task.abort();
+    let exit = exit?;
     eprintln!(
         "worker {name} stopped{}",
         if exit == WorkerExit::GraceExpired { " (grace period over)" } else { "" }

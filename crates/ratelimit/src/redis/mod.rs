@@ -54,8 +54,8 @@ pub struct RedisLimiter {
     budgets: Budgets,
     concurrency: Concurrency,
     typical: Mutex<Option<Duration>>,
-    /// Requests and wall time of execution left, as of the last admission.
-    left: Mutex<(f64, Duration)>,
+    /// Requests and wall time of execution left, as of the last admission (at that instant).
+    left: Mutex<(f64, Duration, Instant)>,
     paused_until: Mutex<Option<Instant>>,
     /// This process's requests, spaced at the target rate before they reach Redis.
     smoothing: RequestBudget,
@@ -107,7 +107,11 @@ impl RedisLimiter {
             budgets,
             concurrency: Concurrency::new(budgets.max_concurrency),
             typical: Mutex::new(None),
-            left: Mutex::new((f64::from(derived.request_burst.get()), derived.exec_tolerance)),
+            left: Mutex::new((
+                f64::from(derived.request_burst.get()),
+                derived.exec_tolerance,
+                Instant::now(),
+            )),
             paused_until: Mutex::new(None),
             smoothing: RequestBudget::new(&Derived {
                 request_burst: derived.request_burst.min(SMOOTHING_BURST),
@@ -148,7 +152,8 @@ impl RedisLimiter {
             .await?;
         if admitted == 1 {
             let exec = Duration::from_micros(u64::try_from(left_exec_us).unwrap_or(0));
-            *self.left.lock().unwrap_or_else(PoisonError::into_inner) = (left_requests as f64, exec);
+            *self.left.lock().unwrap_or_else(PoisonError::into_inner) =
+                (left_requests as f64, exec, Instant::now());
             return Ok(None);
         }
         Ok(Some(Duration::from_micros(u64::try_from(wait_us).unwrap_or(0).max(1000))))
@@ -264,14 +269,20 @@ impl Limiter for RedisLimiter {
     }
 
     fn snapshot(&self) -> Snapshot {
-        // As of this process's last admission: the budgets are shared and change under other
-        // processes' feet.
+        // As of this process's last admission, refilled at the budgets' rates since: the
+        // budgets are shared and change under other processes' feet, so this is what is left
+        // unless others spent some meanwhile.
         let paused_for = self
             .paused_until
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .map_or(Duration::ZERO, |u| u.saturating_duration_since(Instant::now()));
-        let (requests, exec_wall) = *self.left.lock().unwrap_or_else(PoisonError::into_inner);
+        let (requests, exec_wall, at) = *self.left.lock().unwrap_or_else(PoisonError::into_inner);
+        let since = at.elapsed();
+        let burst = f64::from(self.derived.request_burst.get());
+        let requests =
+            (requests + since.as_secs_f64() / self.derived.request_period.as_secs_f64()).min(burst);
+        let exec_wall = exec_wall.saturating_add(since).min(self.derived.exec_tolerance);
         Snapshot {
             requests_available: requests,
             exec_available: exec_wall.mul_f64(self.derived.exec_per_wall),

@@ -12,7 +12,7 @@ async fn limiter(prefix: &str, budgets: Budgets) -> Arc<RedisLimiter> {
 }
 
 /// Acquires once in each of `n` tasks at the same time; returns when each was admitted.
-async fn burst(l: &Arc<RedisLimiter>, n: usize) -> Vec<Instant> {
+async fn burst_of(l: &Arc<RedisLimiter>, n: usize) -> Vec<Instant> {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..n {
         let l = Arc::clone(l);
@@ -44,7 +44,7 @@ async fn a_burst_of_callers_reaches_redis_no_faster_than_the_target_rate() {
     assert_eq!(l.derived.request_burst.get(), 200);
 
     let n = 60;
-    let times = burst(&l, n).await;
+    let times = burst_of(&l, n).await;
     // Each admission asked Redis once (it never had to refuse): the spacing is local.
     assert_eq!(l.admit_calls.load(Ordering::Relaxed), n as u64);
     let burst = SMOOTHING_BURST.get() as usize;
@@ -73,7 +73,7 @@ async fn waiting_callers_wait_locally_instead_of_asking_redis() {
     let prefix = testkit::unique_prefix();
     let (a, b) = (limiter(&prefix, budgets).await, limiter(&prefix, budgets).await);
     let n = 20;
-    let (ta, tb) = tokio::join!(burst(&a, n), burst(&b, n));
+    let (ta, tb) = tokio::join!(burst_of(&a, n), burst_of(&b, n));
 
     // Together at the shared rate: 40 admissions at 20/s take about 2 s, not 1.
     let all_done = ta[n - 1].max(tb[n - 1]);
@@ -101,10 +101,38 @@ async fn one_process_alone_still_runs_at_the_full_target_rate() {
     let prefix = testkit::unique_prefix();
     let l = limiter(&prefix, budgets).await;
     let n = 80;
-    let times = burst(&l, n).await;
+    let times = burst_of(&l, n).await;
     let burst = SMOOTHING_BURST.get() as usize;
     // Past the local burst, one admission per period (20 ms).
     let rate = (n - burst) as f64 / (times[n - 1] - times[0]).as_secs_f64();
     assert!((rate - 50.0).abs() <= 50.0 * 0.1, "{rate:.1}/s, target 50/s");
+    testkit::remove_keys(&prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_snapshot_refills_after_the_last_admission_up_to_the_burst() {
+    // 10 requests/s at the target (one per 100 ms), burst 20.
+    let budgets = Budgets {
+        window: Duration::from_secs(2),
+        max_requests: 40,
+        max_exec: Duration::from_secs(100_000),
+        max_concurrency: 52,
+        target_utilisation: 0.5,
+    };
+    let prefix = testkit::unique_prefix();
+    let l = limiter(&prefix, budgets).await;
+    let burst = f64::from(l.derived.request_burst.get());
+    assert_eq!(burst, 20.0);
+    let _ = burst_of(&l, 10).await;
+    let spent = l.snapshot().requests_available;
+    assert!(spent < burst - 1.0, "{spent} of {burst} left right after ten admissions");
+    // Nothing more is sent: what is left grows back at the rate, and stops at the burst.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while l.snapshot().requests_available < burst {
+        assert!(Instant::now() < deadline, "{} left, never back to {burst}", l.snapshot().requests_available);
+        sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(l.snapshot().requests_available, burst);
+    assert_eq!(l.snapshot().exec_available, l.derived.exec_tolerance.mul_f64(l.derived.exec_per_wall));
     testkit::remove_keys(&prefix).await;
 }
