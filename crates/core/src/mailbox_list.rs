@@ -21,6 +21,9 @@ pub struct RowProblem {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MailboxList {
     pub mailboxes: Vec<String>,
+    /// The line of each mailbox in the file (beside `mailboxes`), so that a duplicate can name
+    /// the line it repeats.
+    pub lines: Vec<u64>,
     /// Rows that are not mailboxes (bad values); a strict reader rejects the list for these.
     pub invalid: Vec<RowProblem>,
     /// Rows naming a mailbox already listed; they are dropped, never a reason to reject.
@@ -87,6 +90,7 @@ pub fn parse_csv(text: &str) -> Result<MailboxList, String> {
             Ok(reference) => {
                 if seen.insert(reference.to_lowercase()) {
                     list.mailboxes.push(reference);
+                    list.lines.push(line);
                 } else {
                     list.duplicates.push(RowProblem {
                         line,
@@ -125,6 +129,7 @@ mod tests {
         assert_eq!(invalid, vec![(4, "not-an-address"), (7, "bob@contoso")]);
         assert_eq!(list.duplicates.len(), 1);
         assert_eq!(list.duplicates[0].line, 6);
+        assert_eq!(list.lines, vec![2, 3]);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 pub mod batch_options;
 pub mod clock;
 pub mod conductor;
+pub mod control;
 pub mod demo_handler;
 pub mod error;
 pub mod feeder;
@@ -40,6 +41,6 @@ pub use job_handler::JobHandler;
 pub use queue::{Queue, QueueConfig, QueueTuning};
 pub use retry_policy::RetryPolicy;
 pub use rollout_api::RolloutApi;
-pub use runtime::Runtime;
+pub use runtime::{Runtime, RuntimeSettings};
 pub use worker::{WorkerExit, WorkerOptions, run_worker};
 pub use worker_name::worker_name;

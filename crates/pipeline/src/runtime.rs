@@ -4,9 +4,9 @@
 
 use crate::conductor::{Conducted, Conductor, ConductorSettings};
 use crate::error::PipelineError;
-use crate::feeder::Feeder;
+use crate::feeder::{Feeder, FeederConfig};
 use crate::job_handler::JobHandler;
-use crate::queue::Queue;
+use crate::queue::{Queue, QueueTuning};
 use crate::retry_policy::RetryPolicy;
 use crate::rollout_api::RolloutApi;
 use crate::worker::{WorkerExit, WorkerOptions, run_worker};
@@ -31,6 +31,63 @@ pub struct Runtime<S, A> {
     pub metrics: Arc<Metrics>,
     pub conductor: ConductorSettings,
     pub worker: WorkerOptions,
+}
+
+/// What a process chooses of its runtime; everything else takes the pipeline's defaults.
+#[derive(Debug, Clone)]
+pub struct RuntimeSettings {
+    /// Unique per process (see [`crate::worker_name`]); also the holder of batch leases.
+    pub worker_name: String,
+    /// Jobs run at once.
+    pub concurrency: usize,
+    /// Attempts per step before a mailbox fails.
+    pub max_attempts: u32,
+    /// How long running jobs may take to finish after the stop signal.
+    pub grace: Duration,
+    pub tuning: QueueTuning,
+    pub feeder: FeederConfig,
+}
+
+impl RuntimeSettings {
+    pub fn new(worker_name: String) -> RuntimeSettings {
+        let worker = WorkerOptions::new(worker_name);
+        RuntimeSettings {
+            worker_name: worker.name,
+            concurrency: worker.concurrency,
+            max_attempts: RetryPolicy::default().max_attempts,
+            grace: worker.grace,
+            tuning: worker.tuning,
+            feeder: FeederConfig::default(),
+        }
+    }
+}
+
+impl<S, A> Runtime<S, A> {
+    /// A runtime on `queue` with `settings`; the feeder feeds that queue.
+    pub fn new(
+        store: Arc<S>,
+        api: Arc<A>,
+        queue: Queue,
+        metrics: Arc<Metrics>,
+        settings: RuntimeSettings,
+    ) -> Runtime<S, A> {
+        let mut worker = WorkerOptions::new(settings.worker_name);
+        worker.concurrency = settings.concurrency.max(1);
+        worker.grace = settings.grace;
+        worker.tuning = settings.tuning;
+        Runtime {
+            store,
+            api,
+            feeder: Arc::new(Feeder::new(queue.clone(), settings.feeder)),
+            queue,
+            metrics,
+            conductor: ConductorSettings {
+                retry: RetryPolicy { max_attempts: settings.max_attempts.max(1), ..RetryPolicy::default() },
+                ..ConductorSettings::default()
+            },
+            worker,
+        }
+    }
 }
 
 impl<S, A> Clone for Runtime<S, A> {
@@ -118,6 +175,21 @@ impl<S: BatchStore, A: RolloutApi> Runtime<S, A> {
                     }
                 }
                 other => return Ok(other),
+            }
+        }
+    }
+
+    /// For a process that owns its store alone (the embedded one), when it starts: every item
+    /// an earlier process left queued or running in an open batch of `environment` is planned
+    /// again (nothing else can be running it).
+    pub async fn recover_open_batches(&self, environment: &str) -> Result<(), PipelineError> {
+        let mut before = None;
+        loop {
+            let page = self.store.list_batches(before, 200).await?;
+            let Some(last) = page.last() else { return Ok(()) };
+            before = Some(last.id);
+            for batch in page.iter().filter(|b| b.environment == environment && !b.state.is_final()) {
+                self.feeder.recover_all(&*self.store, batch.id, crate::clock::now()).await?;
             }
         }
     }

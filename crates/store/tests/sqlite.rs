@@ -6,40 +6,11 @@ mod conformance;
 
 use activator_core::{BatchState, ItemState, Step};
 use conformance::{NOW, move_item, new_batch};
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use store::{Batch, BatchStore, ItemError, SqliteStore, StoreError, Transition};
+use testkit::TempDb;
 use uuid::Uuid;
-
-/// A database file in the temp folder, removed with its WAL files when dropped.
-struct TempDb(PathBuf);
-
-impl TempDb {
-    fn new(name: &str) -> Self {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("store-sqlite-{}-{seq}-{name}.db", std::process::id()));
-        let db = TempDb(path);
-        db.remove();
-        db
-    }
-
-    fn remove(&self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        self.remove();
-    }
-}
 
 /// Runs each conformance function against a fresh in-memory store and a fresh file store.
 macro_rules! conformance_tests {
@@ -58,7 +29,7 @@ macro_rules! conformance_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let db = crate::TempDb::new(stringify!($name));
+                    let db = testkit::TempDb::new(stringify!($name));
                     let store = store::SqliteStore::open(&db.0).await.unwrap();
                     crate::conformance::$name(&store).await;
                     store.close().await;

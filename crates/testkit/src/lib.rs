@@ -1,10 +1,13 @@
 //! Test support shared by the workspace's tests: a Redis to test against (given, private, or in a
-//! container), and the project's binaries and examples built and run as processes.
+//! container), the project's binaries and examples built and run as processes, and temporary
+//! database files.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod container;
 mod processes;
 mod redis_server;
+mod temp_db;
 
 pub use processes::{Running, binary, example};
 pub use redis_server::{URL_VARIABLE, remove_keys, test_redis_url, unique_prefix};
+pub use temp_db::TempDb;

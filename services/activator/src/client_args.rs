@@ -5,10 +5,14 @@
 use crate::environment;
 use anyhow::{Context, Result};
 use dataverse::{ClientOptions, EnvironmentConfig};
+use metrics::Metrics;
+use pipeline::request_metrics::RequestMetrics;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Environment")]
 pub struct EnvironmentArgs {
     /// TOML file with [environments.NAME] tables (default: the ACTIVATOR_* variables).
     #[arg(long, value_name = "FILE.toml")]
@@ -21,6 +25,11 @@ pub struct EnvironmentArgs {
 impl EnvironmentArgs {
     pub fn load(&self) -> Result<EnvironmentConfig> {
         environment::load(self.config.as_deref(), self.environment.as_deref())
+    }
+
+    /// Every environment of `--config` (or the one `--environment` picks, or the variables').
+    pub fn load_all(&self) -> Result<Vec<EnvironmentConfig>> {
+        environment::load_all(self.config.as_deref(), self.environment.as_deref())
     }
 }
 
@@ -51,6 +60,13 @@ impl LimitArgs {
         options.budgets.max_exec = Duration::from_secs(self.max_exec_secs);
         options.budgets.target_utilisation = self.target;
         options.budgets.validate().map_err(anyhow::Error::msg).context("invalid limits")?;
+        Ok(options)
+    }
+
+    /// The client's options, its requests, 429s and limiter waits counted in `metrics`.
+    pub fn observed_options(&self, metrics: &Arc<Metrics>) -> Result<ClientOptions> {
+        let mut options = self.client_options()?;
+        options.observer = Some(Arc::new(RequestMetrics(Arc::clone(metrics))));
         Ok(options)
     }
 }

@@ -1,5 +1,5 @@
-//! Picks the environment to work on: from `--config FILE.toml`, or from the `ACTIVATOR_*`
-//! variables.
+//! Picks the environment to work on (or, for the API, every environment it accepts batches
+//! for): from `--config FILE.toml`, or from the `ACTIVATOR_*` variables.
 
 use anyhow::{Context, Result, bail};
 use dataverse::EnvironmentConfig;
@@ -29,5 +29,19 @@ pub fn load(config: Option<&Path>, name: Option<&str>) -> Result<EnvironmentConf
             path.display(),
             names.join(", ")
         ),
+    }
+}
+
+/// Every environment of the file (or the one `name` picks), or the one of the variables.
+pub fn load_all(config: Option<&Path>, name: Option<&str>) -> Result<Vec<EnvironmentConfig>> {
+    match (config, name) {
+        (Some(path), None) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            dataverse::config::from_toml(&text)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("in {}", path.display()))
+        }
+        _ => Ok(vec![load(config, name)?]),
     }
 }

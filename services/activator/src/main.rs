@@ -1,12 +1,17 @@
 //! `activator`: every role of the product, by subcommand.
 
+mod api;
+mod api_args;
 mod api_client;
 mod client_args;
 mod client_cmds;
+mod clients;
 mod doctor;
 mod environment;
 mod progress;
+mod readiness;
 mod run;
+mod serve;
 mod signals;
 mod worker;
 
@@ -28,6 +33,10 @@ enum Command {
     Run(run::Args),
     /// Run jobs and conduct batches over Redis, together with any number of other workers.
     Worker(worker::Args),
+    /// Serve the HTTP API over the Redis store the workers share.
+    Api(api::Args),
+    /// Serve the HTTP API and run a worker in one process (embedded store without --redis).
+    Serve(serve::Args),
     /// Check that an environment has what the rollout needs; exit 0 when it does.
     Doctor(doctor::Args),
     /// Create a batch through the API from a CSV file or from mailboxes on the command line.
@@ -64,6 +73,8 @@ async fn main() -> Result<()> {
     let code = match cli.command {
         Command::Run(args) => run::run(args).await?,
         Command::Worker(args) => worker::run(args).await?,
+        Command::Api(args) => api::run(args).await?,
+        Command::Serve(args) => serve::run(args).await?,
         Command::Doctor(args) => doctor::run(args).await?,
         Command::Submit(args) => client_cmds::submit::run(args).await,
         Command::Status(args) => client_cmds::status::run(args).await,

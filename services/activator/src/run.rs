@@ -3,6 +3,7 @@
 //! progress bars, writes the results CSV, and exits 0 only if no mailbox failed.
 
 use crate::client_args::{EnvironmentArgs, LimitArgs};
+use crate::clients;
 use crate::progress;
 use crate::signals::stop_on_signals;
 use activator_core::mailbox_list::{MailboxList, parse_csv};
@@ -10,11 +11,7 @@ use activator_core::{BatchState, ItemState, Step};
 use anyhow::{Context, Result, bail};
 use dataverse::Dataverse;
 use metrics::Metrics;
-use pipeline::request_metrics::RequestMetrics;
-use pipeline::{
-    BatchOptions, Conducted, ConductorSettings, Feeder, FeederConfig, Queue, QueueTuning, RetryPolicy,
-    Runtime, WorkerOptions,
-};
+use pipeline::{BatchOptions, Conducted, Queue, Runtime, RuntimeSettings, control};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -84,32 +81,18 @@ pub async fn run(args: Args) -> Result<i32> {
         deploy_timeout_secs: args.timeout_secs,
     };
     let metrics = Arc::new(Metrics::new());
-    let mut client_options = args.limits.client_options()?;
-    client_options.observer = Some(Arc::new(RequestMetrics(Arc::clone(&metrics))));
-    let dv = Arc::new(Dataverse::new(&env.url, env.credentials.clone(), client_options)?);
-    dv.connect().await.with_context(|| format!("cannot reach environment {} at {}", env.name, env.url))?;
+    let dv = clients::connect(&env, args.limits.observed_options(&metrics)?, None).await?;
 
     let store = Arc::new(SqliteStore::open(&args.state).await?);
     let batch = create_or_resume(&*store, &env.name, &args, &list, &options).await?;
-    let queue = Queue::sqlite_on(store.pool(), &QueueTuning::default()).await?;
-    let feeder = Arc::new(Feeder::new(queue.clone(), FeederConfig::default()));
+    let mut settings = RuntimeSettings::new(format!("run-{}", pipeline::worker_name()));
+    settings.concurrency = args.concurrency;
+    settings.max_attempts = args.max_attempts;
+    let queue = Queue::sqlite_on(store.pool(), &settings.tuning).await?;
+    let runtime = Runtime::new(Arc::clone(&store), Arc::clone(&dv), queue, metrics, settings);
     // This process owns the state file: whatever an earlier run left queued or running is
     // planned again (checked against Dataverse) before anything is sent.
-    feeder.recover_all(&*store, batch.id, pipeline::clock::now()).await?;
-    let mut worker = WorkerOptions::new(format!("run-{}", pipeline::worker_name()));
-    worker.concurrency = args.concurrency.max(1);
-    let runtime = Runtime {
-        store: Arc::clone(&store),
-        api: Arc::clone(&dv),
-        queue,
-        feeder,
-        metrics,
-        conductor: ConductorSettings {
-            retry: RetryPolicy { max_attempts: args.max_attempts.max(1), ..RetryPolicy::default() },
-            ..ConductorSettings::default()
-        },
-        worker,
-    };
+    runtime.feeder.recover_all(&*store, batch.id, pipeline::clock::now()).await?;
 
     let stop = stop_on_signals();
     let (done_tx, done_rx) = tokio::sync::watch::channel(false);
@@ -201,49 +184,19 @@ async fn create_or_resume<S: BatchStore>(
     }
     let progress = store.progress(batch.id).await?;
     println!("resuming batch {}: {}", batch.id, progress::summary_line(&progress));
-    if args.retry_failed && progress.count(ItemState::Failed) > 0 {
-        let retried = retry_failed(store, &batch).await?;
-        println!("{retried} failed mailboxes start again");
+    if batch.state == BatchState::Cancelled {
+        bail!("batch {} was cancelled; start a new state file to run this list again", batch.id);
     }
-    match batch.state {
-        BatchState::Running => {}
-        BatchState::Completed if args.retry_failed => {
-            store
-                .set_batch_state(batch.id, BatchState::Completed, BatchState::Running, pipeline::clock::now())
-                .await?;
+    if args.retry_failed {
+        let retried = control::retry(store, batch.id).await?.retried;
+        if retried > 0 {
+            println!("{retried} failed mailboxes start again");
         }
-        BatchState::Completed => {}
-        BatchState::Paused => {
-            store
-                .set_batch_state(batch.id, BatchState::Paused, BatchState::Running, pipeline::clock::now())
-                .await?;
-        }
-        BatchState::Cancelled => {
-            bail!("batch {} was cancelled; start a new state file to run this list again", batch.id)
-        }
+    }
+    if batch.state == BatchState::Paused {
+        control::resume(store, batch.id).await?;
     }
     Ok(store.batch(batch.id).await?.unwrap_or(batch))
-}
-
-async fn retry_failed<S: BatchStore>(store: &S, batch: &Batch) -> Result<u64> {
-    let mut count = 0;
-    for item in store::all_items(store, batch.id, Some(ItemState::Failed)).await? {
-        let t = store::Transition {
-            index: item.index,
-            from: ItemState::Failed,
-            from_step: item.step,
-            to: ItemState::Pending,
-            step: item.step,
-            attempts: 0,
-            due_at: None,
-            error: item.error.clone(),
-            mailbox_id: None,
-        };
-        if store.transition(batch.id, t, pipeline::clock::now()).await? {
-            count += 1;
-        }
-    }
-    Ok(count)
 }
 
 /// Same environment, steps, options and list: the same batch (so a rerun resumes it).

@@ -1,0 +1,11 @@
+//! The HTTP API through its router (`tower::ServiceExt::oneshot`) on a real SQLite store in a
+//! temp file: every endpoint, every class of bad input, auth, control rules, events.
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod batches;
+mod control;
+mod create_batch;
+mod events;
+mod ops;
+mod support;
