@@ -113,3 +113,51 @@ pub fn read_results(path: &std::path::Path) -> Vec<std::collections::BTreeMap<St
         })
         .collect()
 }
+
+pub mod scrape;
+
+/// Spawns `cmd` and returns it with the rest of the first line, on its stdout or stderr, that
+/// starts with `prefix` (such as the address a server bound to). Both streams are passed on to
+/// the test's stderr, so a failing test shows what the process said.
+pub fn spawn_announcing(mut cmd: Command, prefix: &str) -> (Running, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let name = cmd.get_args().next().and_then(|a| a.to_str()).unwrap_or("process").to_string();
+    let (tx, rx) = mpsc::channel();
+    let streams: [Box<dyn std::io::Read + Send>; 2] = [
+        Box::new(child.stdout.take().unwrap_or_else(|| panic!("no stdout"))),
+        Box::new(child.stderr.take().unwrap_or_else(|| panic!("no stderr"))),
+    ];
+    for stream in streams {
+        let (tx, prefix, name) = (tx.clone(), prefix.to_string(), name.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                eprintln!("{name}: {line}");
+                if let Some(rest) = line.strip_prefix(&prefix) {
+                    let _ = tx.send(rest.trim().to_string());
+                }
+            }
+        });
+    }
+    let running = Running(child);
+    let said = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("{name} never said \"{prefix}…\": {e}"));
+    (running, said)
+}
+
+/// Starts `activator worker` over Redis for the simulator at `sim`, with its metrics server on
+/// a free port, and returns it with that server's base URL.
+pub fn metrics_worker(sim: &str, redis: &str, namespace: &str) -> (Running, String) {
+    let mut cmd = activator(sim);
+    cmd.args(["worker", "--redis", redis, "--namespace", namespace, "--metrics-listen", "127.0.0.1:0"])
+        .args(CLIENT_LIMITS);
+    let (running, url) = spawn_announcing(cmd, "metrics on ");
+    (running, url.strip_suffix("/metrics").unwrap_or(&url).to_string())
+}
