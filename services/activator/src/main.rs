@@ -62,7 +62,7 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
@@ -70,7 +70,19 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let code = match cli.command {
+    let code = match run_command(cli.command).await {
+        Ok(code) => code,
+        Err(e) => {
+            // The chain of contexts says what failed and what to do; a backtrace would bury it.
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+async fn run_command(command: Command) -> Result<i32> {
+    Ok(match command {
         Command::Run(args) => run::run(args).await?,
         Command::Worker(args) => worker::run(args).await?,
         Command::Api(args) => api::run(args).await?,
@@ -84,6 +96,5 @@ async fn main() -> Result<()> {
         Command::Cancel(args) => client_cmds::control::run(Action::Cancel, args).await,
         Command::Pause(args) => client_cmds::control::run(Action::Pause, args).await,
         Command::Resume(args) => client_cmds::control::run(Action::Resume, args).await,
-    };
-    std::process::exit(code);
+    })
 }
