@@ -124,6 +124,23 @@ async fn submit_watch_of_3000_completes_through_api_and_two_workers_with_one_kil
         }
         assert_eq!(sum(seen, "activator_batch_mailboxes", &[("batch", &batch)]), 0.0);
     }
+    // The CLI's other views of the batch agree with it.
+    let client = |args: &[&str]| {
+        let out = activator(&sim)
+            .args(args)
+            .args(["--api", &api, "--token", TOKEN])
+            .output()
+            .unwrap_or_else(|e| panic!("activator {args:?}: {e}"));
+        assert!(out.status.success(), "activator {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let failures = client(&["failures", &batch, "--format", "csv"]);
+    let rows: Vec<&str> = failures.lines().skip(1).collect();
+    assert_eq!(rows.len(), expected_failed, "{failures}");
+    assert!(rows.iter().all(|r| r.contains(",failed,")), "{failures}");
+    let status: serde_json::Value = serde_json::from_str(&client(&["status", &batch, "--json"]))
+        .unwrap_or_else(|e| panic!("status --json: {e}"));
+    assert_eq!(status["counts"], last["counts"]);
     let health = get(&format!("{api}/healthz")).await;
     assert_eq!(health.status(), 200);
     testkit::remove_keys(&namespace).await;
