@@ -3,24 +3,9 @@
 //! (the simulator) answered fewer than 1% of requests with 429.
 
 use activator_core::{BatchState, ItemState};
-use e2e::{
-    CLIENT_LIMITS, QUICK_SIM, Running, activator, create_redis_batch, mailboxes_by_case, sim_json,
-    start_simulator,
-};
-use std::process::Stdio;
+use e2e::{QUICK_SIM, create_redis_batch, mailboxes_by_case, metrics_worker, sim_json, start_simulator};
 use std::time::{Duration, Instant};
 use store::BatchStore;
-
-fn worker(sim: &str, redis: &str, namespace: &str) -> Running {
-    let child = activator(sim)
-        .args(["worker", "--redis", redis, "--namespace", namespace])
-        .args(CLIENT_LIMITS)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start activator worker: {e}"));
-    Running(child)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_workers_finish_a_batch_of_5000_with_one_killed_mid_way() {
@@ -36,8 +21,9 @@ async fn two_workers_finish_a_batch_of_5000_with_one_killed_mid_way() {
         .sum();
     let (store, batch) = create_redis_batch(&redis, &namespace, ids).await;
 
-    let mut first = worker(&url, &redis, &namespace);
-    let _second = worker(&url, &redis, &namespace);
+    // Each worker serves its metrics on a free port (two cannot share the default one).
+    let (mut first, _) = metrics_worker(&url, &redis, &namespace);
+    let (_second, _) = metrics_worker(&url, &redis, &namespace);
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let p = store.progress(batch.id).await.unwrap_or_else(|e| panic!("{e}"));
