@@ -16,15 +16,35 @@ fn build(what: &[&str], name: &str) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut build = Command::new(cargo);
     build.args(["build", "--quiet"]).args(what);
-    // Cargo sets CARGO_MANIFEST_DIR for the test being run; passed on, it differs from a build
-    // in a shell and makes build scripts that watch it (ring's) run again, rebuilding half the
-    // workspace on every test run.
-    build.env_remove("CARGO_MANIFEST_DIR");
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(set_by_cargo_for_the_running_crate) {
+            build.env_remove(key);
+        }
+    }
     if release {
         build.arg("--release");
     }
     let status = build.status().unwrap_or_else(|e| panic!("cannot run cargo to build {name}: {e}"));
     assert!(status.success(), "building {name} failed");
+}
+
+/// Whether cargo sets `key` for the crate being run (the test itself). Passed on to the
+/// nested build, such variables differ from a build in a shell, and cargo reruns the build
+/// scripts that watch them (ring's watches the package name, version and manifest directory),
+/// rebuilding half the workspace whenever tests of another package run.
+fn set_by_cargo_for_the_running_crate(key: &str) -> bool {
+    key.starts_with("CARGO_PKG_")
+        || matches!(
+            key,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "OUT_DIR"
+        )
 }
 
 /// Path of a workspace binary, built first.
@@ -47,5 +67,20 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_by_cargo_for_the_running_crate as dropped;
+
+    #[test]
+    fn the_running_crates_variables_are_dropped_and_cargos_settings_kept() {
+        for key in ["CARGO_PKG_NAME", "CARGO_PKG_VERSION_MAJOR", "CARGO_MANIFEST_DIR", "OUT_DIR"] {
+            assert!(dropped(key), "{key} passed on");
+        }
+        for key in ["CARGO", "CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_BUILD_JOBS", "PATH"] {
+            assert!(!dropped(key), "{key} dropped");
+        }
     }
 }
