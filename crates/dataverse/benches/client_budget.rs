@@ -22,7 +22,8 @@ const MAX_EXEC_MS: u64 = 120_000;
 #[tokio::main]
 async fn main() {
     println!(
-        "client against the simulator: {WRITES} writes, {MAX_REQUESTS} requests and {MAX_EXEC_MS} ms of execution per {WINDOW_SECS} s, 60 ms per update, target 90%"
+        "client against the simulator: {WRITES} writes, {MAX_REQUESTS} requests and {MAX_EXEC_MS} ms of execution per {WINDOW_SECS} s, 60 ms per update, aiming at {:.0}% of each budget",
+        Budgets::default().target_utilisation * 100.0
     );
     run("one request per write", None).await;
     run("coalesced into $batch", Some(BatchOptions::default())).await;

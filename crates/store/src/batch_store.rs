@@ -51,7 +51,8 @@ pub trait BatchStore: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<Item>>> + Send;
 
     /// Items due for work: pending ones, and waiting ones whose due time has passed, the
-    /// longest-due first, at most `limit`.
+    /// longest-due first (a waiting item is due since its due time, a pending one since it
+    /// became pending; ties in index order), at most `limit`.
     fn due_items(
         &self,
         id: BatchId,

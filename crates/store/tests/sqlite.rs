@@ -173,13 +173,14 @@ async fn concurrent_creates_with_one_key_make_one_batch() {
 }
 
 #[tokio::test]
-async fn due_items_are_the_longest_due_waiting_then_pending_by_index() {
+async fn due_items_come_longest_due_first_pending_ones_since_they_became_pending() {
     let store = SqliteStore::in_memory().await.unwrap();
     let (b, _) = store.create_batch(new_batch(8, None), NOW).await.unwrap();
-    // Items 1, 3 and 5 wait, due at different times; 6 is running; the rest are pending.
-    for (index, due) in [(1, NOW + 30), (3, NOW + 10), (5, NOW + 20), (6, 0)] {
+    // Items 1, 3 and 5 wait, due at different times; 6 is running; 2 ran and became pending
+    // again at NOW + 15 (as after a step); 0, 4 and 7 are pending since the batch was created.
+    for (index, due) in [(1, NOW - 30), (3, NOW + 10), (5, NOW + 20), (6, 0), (2, 0)] {
         conformance::start_running(&store, b.id, index).await;
-        if due > 0 {
+        if due != 0 {
             let wait = Transition {
                 due_at: Some(due),
                 ..move_item(index, ItemState::Running, Some(Step::Approve), ItemState::Waiting)
@@ -187,10 +188,16 @@ async fn due_items_are_the_longest_due_waiting_then_pending_by_index() {
             assert!(store.transition(b.id, wait, NOW).await.unwrap());
         }
     }
+    let again = move_item(2, ItemState::Running, Some(Step::Approve), ItemState::Pending);
+    assert!(store.transition(b.id, again, NOW + 15).await.unwrap());
     let indexes = |items: Vec<store::Item>| items.iter().map(|i| i.index).collect::<Vec<_>>();
-    assert_eq!(indexes(store.due_items(b.id, NOW + 25, 100).await.unwrap()), vec![3, 5, 0, 2, 4, 7]);
-    assert_eq!(indexes(store.due_items(b.id, NOW + 30, 4).await.unwrap()), vec![3, 5, 1, 0]);
-    assert_eq!(indexes(store.due_items(b.id, NOW, 3).await.unwrap()), vec![0, 2, 4]);
+    assert_eq!(
+        indexes(store.due_items(b.id, NOW + 25, 100).await.unwrap()),
+        vec![1, 0, 4, 7, 3, 2, 5],
+        "due since NOW - 30, NOW (three), NOW + 10, NOW + 15, NOW + 20"
+    );
+    assert_eq!(indexes(store.due_items(b.id, NOW + 25, 3).await.unwrap()), vec![1, 0, 4]);
+    assert_eq!(indexes(store.due_items(b.id, NOW, 100).await.unwrap()), vec![1, 0, 4, 7, 2]);
     assert!(store.due_items(b.id, NOW, 0).await.unwrap().is_empty());
 }
 
@@ -308,7 +315,7 @@ async fn a_batch_of_20000_items_counts_exactly_and_pages_its_due_items() {
     assert_eq!(p.count(ItemState::Pending), pending.len() as u64);
 
     // All due items at once: the past-due waiting ones longest-due first, then every pending one
-    // by index; a smaller limit gives a prefix of that.
+    // (all pending since the batch was created) by index; a smaller limit gives a prefix of that.
     let indexes = |items: &[store::Item]| items.iter().map(|i| i.index).collect::<Vec<_>>();
     let all_due = store.due_items(b.id, NOW, N as usize).await.unwrap();
     let expected: Vec<u32> = past_due.iter().chain(&pending).copied().collect();

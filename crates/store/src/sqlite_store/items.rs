@@ -27,10 +27,13 @@ const WAITING_DUE: &str = concat!(
     " FROM items INDEXED BY items_by_due",
     " WHERE batch = ? AND state = ? AND due_at <= ? ORDER BY due_at, idx LIMIT ?"
 );
-const IN_STATE: &str = concat!(
+/// `items_by_update` holds (batch, state, updated_at) and then idx: pending items in the order
+/// they became pending (a pending item changes only when it leaves pending).
+const PENDING_LONGEST: &str = concat!(
     "SELECT ",
     item_columns!(),
-    " FROM items INDEXED BY items_by_state WHERE batch = ? AND state = ? ORDER BY idx LIMIT ?"
+    " FROM items INDEXED BY items_by_update",
+    " WHERE batch = ? AND state = ? ORDER BY updated_at, idx LIMIT ?"
 );
 
 pub(super) async fn get(pool: &SqlitePool, id: BatchId, index: u32) -> StoreResult<Option<Item>> {
@@ -66,33 +69,47 @@ pub(super) async fn list(
     to_items(&rows)
 }
 
-/// Waiting items due by `now` (by due time, then index), then pending ones (by index), read in
-/// one snapshot so no item appears twice.
+/// Waiting items due by `now` and pending ones, longest-due first: a waiting item is due since
+/// its due time, a pending one since it became pending; ties in index order. Read in one
+/// snapshot so no item appears twice.
+///
+/// First come, first fed: an item at a later step never overtakes one that has waited longer
+/// (by index order, the last mailboxes of a large batch would wait for every other mailbox's
+/// later steps, and finish long after the rest).
 pub(super) async fn due(pool: &SqlitePool, id: BatchId, now: Millis, limit: usize) -> StoreResult<Vec<Item>> {
     let key = codec::id(id);
     let mut tx = pool.begin().await?;
-    let mut rows = sqlx::query(WAITING_DUE)
+    let waiting = sqlx::query(WAITING_DUE)
         .bind(&key)
         .bind(ItemState::Waiting.name())
         .bind(now)
         .bind(codec::limit(limit))
         .fetch_all(&mut *tx)
         .await?;
-    if rows.len() < limit {
-        let pending = sqlx::query(IN_STATE)
-            .bind(&key)
-            .bind(ItemState::Pending.name())
-            .bind(codec::limit(limit - rows.len()))
-            .fetch_all(&mut *tx)
-            .await?;
-        rows.extend(pending);
-    }
-    let found = !rows.is_empty() || batches::exists(&mut *tx, &key).await?;
+    let pending = sqlx::query(PENDING_LONGEST)
+        .bind(&key)
+        .bind(ItemState::Pending.name())
+        .bind(codec::limit(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+    let found = !waiting.is_empty() || !pending.is_empty() || batches::exists(&mut *tx, &key).await?;
     tx.commit().await?;
     if !found {
         return Err(StoreError::BatchNotFound(id));
     }
-    to_items(&rows)
+    let mut items = to_items(&waiting)?;
+    items.extend(to_items(&pending)?);
+    items.sort_by_key(|i| (due_since(i), i.index));
+    items.truncate(limit);
+    Ok(items)
+}
+
+/// Since when an item read by [`due`] has been due.
+fn due_since(item: &Item) -> Millis {
+    match item.state {
+        ItemState::Waiting => item.due_at.unwrap_or(item.updated_at),
+        _ => item.updated_at,
+    }
 }
 
 /// Changes the item only if it is still in `t.from` at `t.from_step`; the trigger moves one
@@ -157,7 +174,7 @@ mod tests {
             (PAGE, "PRIMARY KEY"),
             (PAGE_IN_STATE, "items_by_state"),
             (WAITING_DUE, "items_by_due"),
-            (IN_STATE, "items_by_state"),
+            (PENDING_LONGEST, "items_by_update"),
         ] {
             let plan = plan(&store, sql).await;
             assert!(plan.contains("SEARCH") && plan.contains(index), "{sql}: {plan}");

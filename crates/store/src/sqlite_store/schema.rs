@@ -34,10 +34,12 @@ const STATEMENTS: &[&str] = &[
         updated_at INTEGER NOT NULL,
         PRIMARY KEY (batch, idx)
     ) WITHOUT ROWID",
-    // Both also hold the primary key (batch, idx) at their end, so `due_items` reads waiting
-    // items in (due_at, idx) order and pending ones, like `items` with a state, in idx order.
+    // All three also hold the primary key (batch, idx) at their end, so `due_items` reads
+    // waiting items in (due_at, idx) order and pending ones in (updated_at, idx) order, and
+    // `items` with a state reads in idx order, without sorting.
     "CREATE INDEX IF NOT EXISTS items_by_due ON items (batch, state, due_at)",
     "CREATE INDEX IF NOT EXISTS items_by_state ON items (batch, state, idx)",
+    "CREATE INDEX IF NOT EXISTS items_by_update ON items (batch, state, updated_at)",
     // Exact counts of a batch's items by (step, state), changed in the same transaction as the
     // items; `step` is '' for items without a step.
     "CREATE TABLE IF NOT EXISTS counts (
