@@ -25,21 +25,7 @@ async fn binary_prints_its_url_and_serves_the_configured_client_and_limits() {
         "update=1",
     ]);
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{url}/tenant/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "app-1"),
-            ("client_secret", "pw-1"),
-            ("scope", "https://o.crm.dynamics.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap();
+    let token = &token(&http, &url, "app-1", "pw-1").await;
     let who = format!("{url}/api/data/v9.2/WhoAmI");
     for expected in [200, 200, 429] {
         assert_eq!(http.get(&who).bearer_auth(token).send().await.unwrap().status(), expected);
@@ -79,8 +65,82 @@ fn profile_file_is_read_and_its_mistakes_reported() {
     assert_eq!(stats["limits"]["max_requests"], 1);
 }
 
+/// An access token of the application user `id`.
+async fn token(http: &reqwest::Client, url: &str, id: &str, secret: &str) -> String {
+    let answer: Value = http
+        .post(format!("{url}/tenant/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+            ("scope", "https://o.crm.dynamics.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"].as_str().unwrap().to_string()
+}
+
 /// A GET from a synchronous test, on a throwaway runtime.
 fn get_json_blocking(url: &str) -> Value {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
+}
+
+/// Started with `--public-url`, the simulator says where it listens and under which address,
+/// writes the public one into `@odata.nextLink`, and stops on SIGTERM as a container would be.
+#[tokio::test]
+async fn a_public_url_goes_into_next_links_and_sigterm_stops_it() {
+    use std::io::{BufRead, BufReader};
+    let mut child = testkit::Running(
+        Command::new(e2e::binary("dataverse-sim"))
+            .args(["--listen", "127.0.0.1:0", "--mailboxes", "3", "--public-url", "http://simulator:8090/"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words.get(4..), Some(&["as", "http://simulator:8090"][..]), "{line}");
+    let url = words[3];
+    let http = reqwest::Client::new();
+    let token = token(&http, url, "51f81489-12ee-4a9e-aaae-a2591f45987d", "sim-secret").await;
+    let page: Value = http
+        .get(format!("{url}/api/data/v9.2/mailboxes?$select=mailboxid"))
+        .bearer_auth(token)
+        .header("Prefer", "odata.maxpagesize=1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let next = page["@odata.nextLink"].as_str().unwrap_or_else(|| panic!("no next link in {page}"));
+    assert!(next.starts_with("http://simulator:8090/api/data/v9.2/mailboxes"), "{next}");
+
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "dataverse-sim did not stop on SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn a_public_url_must_be_http_with_a_host() {
+    for bad in ["simulator:8090", "http://", "ftp://simulator"] {
+        let out = Command::new(e2e::binary("dataverse-sim")).args(["--public-url", bad]).output().unwrap();
+        assert!(!out.status.success(), "{bad} accepted");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("e.g. http://simulator:8090"), "{bad}");
+    }
 }

@@ -28,5 +28,5 @@ pub mod webapi;
 pub use auth::{ClientCredential, default_client};
 pub use case::{Case, CaseShares};
 pub use profile::{Costs, Profile, Range};
-pub use server::{RunningSim, router, start};
+pub use server::{RunningSim, router, start, start_at};
 pub use state::{Sim, SimConfig};

@@ -40,7 +40,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
 /// A simulator serving on a socket.
 #[derive(Debug)]
 pub struct RunningSim {
-    /// `http://ADDR`, the org URL and the authority host alike.
+    /// The org URL and the authority host alike: `http://ADDR`, or the public URL it was
+    /// started with.
     pub base_url: String,
     pub addr: SocketAddr,
     pub sim: Arc<Sim>,
@@ -76,9 +77,21 @@ impl Drop for RunningSim {
 
 /// Binds `listen` (port 0 picks a free port), seeds the org and starts serving.
 pub async fn start(config: SimConfig, listen: SocketAddr) -> std::io::Result<RunningSim> {
+    start_at(config, listen, None).await
+}
+
+/// Like [`start`], but gives `public_url` as its own address (in `@odata.nextLink` and the
+/// token endpoint's challenge) when clients reach it through another one: a container
+/// network, a proxy. Without it, `http://ADDR` of the socket.
+pub async fn start_at(
+    config: SimConfig,
+    listen: SocketAddr,
+    public_url: Option<&str>,
+) -> std::io::Result<RunningSim> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let base_url = format!("http://{addr}");
+    let base_url =
+        public_url.map_or_else(|| format!("http://{addr}"), |u| u.trim_end_matches('/').to_string());
     let sim = Arc::new(Sim::new(config, base_url.clone()));
     let app = router(sim.clone());
     let (tx, rx) = oneshot::channel();

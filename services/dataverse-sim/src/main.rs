@@ -20,6 +20,11 @@ struct Args {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8090")]
     listen: SocketAddr,
+    /// The URL clients reach the simulator at, when it is not http://<listen address> (behind a
+    /// container network or a proxy): written into @odata.nextLink, so later pages of a read
+    /// come back here.
+    #[arg(long, value_name = "URL", value_parser = public_url)]
+    public_url: Option<String>,
     /// Number of user mailboxes to seed.
     #[arg(long, default_value_t = 100)]
     mailboxes: usize,
@@ -80,6 +85,18 @@ struct Args {
     /// Seed no awkward cases (before any --case).
     #[arg(long)]
     no_cases: bool,
+}
+
+/// An http(s) URL with a host, without a trailing slash.
+fn public_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"))
+        .ok_or("give an http:// or https:// URL, e.g. http://simulator:8090")?;
+    if rest.trim_end_matches('/').is_empty() || rest.contains(char::is_whitespace) {
+        return Err("give the host (and port) clients use, e.g. http://simulator:8090".into());
+    }
+    Ok(text.trim_end_matches('/').to_string())
 }
 
 fn build_profile(args: &Args) -> Result<Profile> {
@@ -147,14 +164,35 @@ async fn main() -> Result<()> {
     let default_client = args.clients.is_empty().then(sim::default_client);
     let config =
         SimConfig { mailboxes: args.mailboxes, seed: args.seed, clients: args.clients.clone(), profile };
-    let running = sim::start(config, args.listen)
+    let running = sim::start_at(config, args.listen, args.public_url.as_deref())
         .await
         .with_context(|| format!("cannot listen on {}: pick another address with --listen", args.listen))?;
     if let Some(c) = default_client {
         eprintln!("default application user: client id {} secret {}", c.id, c.secret);
     }
-    println!("dataverse-sim listening on {}", running.base_url);
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    if args.public_url.is_some() {
+        println!("dataverse-sim listening on http://{} as {}", running.addr, running.base_url);
+    } else {
+        println!("dataverse-sim listening on {}", running.base_url);
+    }
+    stopped().await?;
     running.shutdown().await;
     Ok(())
+}
+
+/// Waits for Ctrl-C, or SIGTERM (how containers are stopped).
+async fn stopped() -> Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("cannot wait for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C"),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")
+    }
 }
