@@ -17,16 +17,16 @@
 //! count in none of them; they show in `batch_mailboxes`.
 //!
 //! The oldest waiting job is the one due longest: a waiting item is due since its due time, a
-//! pending one since it became pending (its `updated_at`, or an earlier due time it kept), and a
-//! queued one since it was queued (its `updated_at`: when it became due before that is not
-//! kept, so its age is a lower bound).
+//! pending one since it became pending (as the store orders due items), and a queued one since
+//! it was queued (its `updated_at`: when it became due before that is not kept, so its age is a
+//! lower bound).
 
 use crate::error::PipelineError;
 use activator_core::{BatchState, ItemState};
 use metrics::Metrics;
 use std::collections::HashSet;
 use std::time::Duration;
-use store::{Batch, BatchId, BatchStore, Item, Millis, Progress, StoreError, all_items};
+use store::{Batch, BatchId, BatchStore, Millis, Progress, StoreError, all_items};
 
 /// Batches read per page when looking for the active ones.
 const BATCH_PAGE: usize = 500;
@@ -66,8 +66,8 @@ pub struct StoreGauges {
 /// `queue_oldest_waiting_age_seconds`, and `batch_mailboxes` of every active batch (the label
 /// sets of batches that are no longer active are removed). Returns what it set.
 ///
-/// Reads every batch's summary, the counts of each active batch, and those of its items that
-/// are due or queued; call it when `/metrics` is scraped, not in a loop.
+/// Reads every batch's summary, and of each active batch its counts, a summary of its due
+/// items and its queued items; call it when `/metrics` is scraped, not in a loop.
 pub async fn refresh<S: BatchStore>(
     store: &S,
     metrics: &Metrics,
@@ -135,15 +135,12 @@ async fn batch_jobs<S: BatchStore>(
     let mut oldest: Option<Millis> = None;
     let mut due_waiting = 0;
     if pending + waiting > 0 {
-        // Every pending item and every waiting one that is due: the limit leaves none out.
-        let limit = usize::try_from(pending + waiting).unwrap_or(usize::MAX);
-        for item in store.due_items(id, now, limit).await? {
-            if item.state == ItemState::Waiting {
-                due_waiting += 1;
-            }
-            oldest = earliest(oldest, Some(due_since(&item)));
-        }
+        // Counted by the store without reading the items: a batch may hold 100,000.
+        let due = store.due_summary(id, now).await?;
+        due_waiting = due.due.saturating_sub(pending);
+        oldest = due.oldest_due_since;
     }
+    // At most the window's worth.
     if queued > 0 {
         for item in all_items(store, id, Some(ItemState::Queued)).await? {
             oldest = earliest(oldest, Some(item.updated_at));
@@ -158,15 +155,6 @@ async fn batch_jobs<S: BatchStore>(
         dead: progress.count(ItemState::Failed),
     };
     Ok((jobs, oldest))
-}
-
-/// When a due item (pending, or waiting and due) became due.
-fn due_since(item: &Item) -> Millis {
-    match (item.state, item.due_at) {
-        (ItemState::Waiting, Some(due)) => due,
-        (_, Some(due)) => due.min(item.updated_at),
-        (_, None) => item.updated_at,
-    }
 }
 
 impl StoreGauges {

@@ -2,7 +2,7 @@
 //! transition, so counters never drift even when a job runs twice.
 
 use crate::error::StoreError;
-use crate::model::{Batch, BatchId, Item, Millis, NewBatch, Progress, Transition};
+use crate::model::{Batch, BatchId, DueSummary, Item, Millis, NewBatch, Progress, Transition};
 use activator_core::{BatchState, ItemState};
 use std::future::Future;
 use std::time::Duration;
@@ -59,6 +59,10 @@ pub trait BatchStore: Send + Sync + 'static {
         now: Millis,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<Item>>> + Send;
+
+    /// How many items [`Self::due_items`] would give without a limit, and since when the first of
+    /// them has been due, without reading them (for the queue gauges, on every scrape).
+    fn due_summary(&self, id: BatchId, now: Millis) -> impl Future<Output = StoreResult<DueSummary>> + Send;
 
     /// Applies a transition if the item is in `from` at `from_step`; counters change with it
     /// atomically. Returns whether it applied.

@@ -10,6 +10,6 @@ pub mod sqlite_store;
 
 pub use batch_store::{BatchStore, StoreResult, all_items};
 pub use error::StoreError;
-pub use model::{Batch, BatchId, Item, ItemError, Millis, NewBatch, Progress, Transition};
+pub use model::{Batch, BatchId, DueSummary, Item, ItemError, Millis, NewBatch, Progress, Transition};
 pub use redis_store::RedisStore;
 pub use sqlite_store::SqliteStore;

@@ -124,3 +124,12 @@ impl Progress {
         ItemState::ALL.iter().filter(|s| s.is_final()).map(|s| self.count(*s)).sum()
     }
 }
+
+/// How much of a batch's work is due, without reading it: see [`crate::BatchStore::due_summary`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DueSummary {
+    /// Pending items, and waiting ones whose due time has passed.
+    pub due: u64,
+    /// Since when the longest-due of them has been due.
+    pub oldest_due_since: Option<Millis>,
+}

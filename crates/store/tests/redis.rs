@@ -45,6 +45,7 @@ conformance_tests!(
     waiting_needs_a_due_time,
     a_transition_replaces_step_attempts_due_and_error,
     due_items_are_pending_ones_and_waiting_ones_past_due,
+    due_summary_counts_due_items_and_the_longest_due,
     items_page_in_index_order_and_filter_by_state,
     batches_are_listed_newest_first_in_pages,
     batch_state_changes_are_compare_and_set,

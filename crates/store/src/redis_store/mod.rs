@@ -13,7 +13,7 @@ mod write;
 
 use crate::batch_store::{BatchStore, StoreResult};
 use crate::error::StoreError;
-use crate::model::{Batch, BatchId, Item, Millis, NewBatch, Progress, Transition};
+use crate::model::{Batch, BatchId, DueSummary, Item, Millis, NewBatch, Progress, Transition};
 use activator_core::{BatchState, ItemState};
 use claim::ClaimTimes;
 use keys::Keys;
@@ -134,6 +134,10 @@ impl BatchStore for RedisStore {
 
     async fn due_items(&self, id: BatchId, now: Millis, limit: usize) -> StoreResult<Vec<Item>> {
         read::due_items(self, id, now, limit).await
+    }
+
+    async fn due_summary(&self, id: BatchId, now: Millis) -> StoreResult<DueSummary> {
+        read::due_summary(self, id, now).await
     }
 
     async fn transition(&self, id: BatchId, t: Transition, now: Millis) -> StoreResult<bool> {

@@ -5,7 +5,7 @@ use super::keys::{id_of_order_member, member, parse_member};
 use super::{RedisStore, scripts};
 use crate::batch_store::StoreResult;
 use crate::error::StoreError;
-use crate::model::{Batch, BatchId, Item, Millis, Progress};
+use crate::model::{Batch, BatchId, DueSummary, Item, Millis, Progress};
 use activator_core::ItemState;
 use redis::AsyncCommands;
 use std::collections::HashMap;
@@ -147,4 +147,30 @@ pub(super) async fn due_items(
         }
     }
     Ok(out)
+}
+
+/// The due set's members scored up to `now`, and its lowest score: no item is read.
+pub(super) async fn due_summary(store: &RedisStore, id: BatchId, now: Millis) -> StoreResult<DueSummary> {
+    let keys = store.keys.of(id);
+    let (exists, due, first): (bool, u64, Vec<(String, f64)>) = redis::pipe()
+        .atomic()
+        .cmd("EXISTS")
+        .arg(&keys.meta)
+        .cmd("ZCOUNT")
+        .arg(&keys.due)
+        .arg("-inf")
+        .arg(now)
+        .cmd("ZRANGE")
+        .arg(&keys.due)
+        .arg(0)
+        .arg(0)
+        .arg("WITHSCORES")
+        .query_async(&mut store.conn())
+        .await?;
+    if !exists {
+        return Err(StoreError::BatchNotFound(id));
+    }
+    // Scores are whole milliseconds, well within f64's exact integers.
+    let oldest_due_since = first.first().map(|(_, score)| *score as Millis).filter(|since| *since <= now);
+    Ok(DueSummary { due, oldest_due_since })
 }

@@ -4,7 +4,7 @@ use super::batches;
 use super::codec::{self, item_columns};
 use crate::batch_store::StoreResult;
 use crate::error::StoreError;
-use crate::model::{BatchId, Item, Millis, Transition};
+use crate::model::{BatchId, DueSummary, Item, Millis, Transition};
 use activator_core::ItemState;
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteRow;
@@ -35,6 +35,13 @@ const PENDING_LONGEST: &str = concat!(
     " FROM items INDEXED BY items_by_update",
     " WHERE batch = ? AND state = ? ORDER BY updated_at, idx LIMIT ?"
 );
+
+/// Counts and the first due time of the same ranges as [`WAITING_DUE`] and
+/// [`PENDING_LONGEST`], from the indexes alone.
+const WAITING_DUE_SUMMARY: &str = "SELECT COUNT(*), MIN(due_at) FROM items INDEXED BY items_by_due \
+     WHERE batch = ? AND state = ? AND due_at <= ?";
+const PENDING_SUMMARY: &str = "SELECT COUNT(*), MIN(updated_at) FROM items INDEXED BY items_by_update \
+     WHERE batch = ? AND state = ?";
 
 pub(super) async fn get(pool: &SqlitePool, id: BatchId, index: u32) -> StoreResult<Option<Item>> {
     let row = sqlx::query(ONE).bind(codec::id(id)).bind(i64::from(index)).fetch_optional(pool).await?;
@@ -102,6 +109,33 @@ pub(super) async fn due(pool: &SqlitePool, id: BatchId, now: Millis, limit: usiz
     items.sort_by_key(|i| (due_since(i), i.index));
     items.truncate(limit);
     Ok(items)
+}
+
+/// What [`due`] would read without a limit: how many, and since when the first is due.
+pub(super) async fn due_summary(pool: &SqlitePool, id: BatchId, now: Millis) -> StoreResult<DueSummary> {
+    let key = codec::id(id);
+    let mut tx = pool.begin().await?;
+    let (waiting, waiting_since): (i64, Option<Millis>) = sqlx::query_as(WAITING_DUE_SUMMARY)
+        .bind(&key)
+        .bind(ItemState::Waiting.name())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+    let (pending, pending_since): (i64, Option<Millis>) = sqlx::query_as(PENDING_SUMMARY)
+        .bind(&key)
+        .bind(ItemState::Pending.name())
+        .fetch_one(&mut *tx)
+        .await?;
+    let found = waiting + pending > 0 || batches::exists(&mut *tx, &key).await?;
+    tx.commit().await?;
+    if !found {
+        return Err(StoreError::BatchNotFound(id));
+    }
+    let oldest_due_since = match (waiting_since, pending_since) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Ok(DueSummary { due: u64::try_from(waiting + pending).unwrap_or(0), oldest_due_since })
 }
 
 /// Since when an item read by [`due`] has been due.
@@ -175,6 +209,8 @@ mod tests {
             (PAGE_IN_STATE, "items_by_state"),
             (WAITING_DUE, "items_by_due"),
             (PENDING_LONGEST, "items_by_update"),
+            (WAITING_DUE_SUMMARY, "items_by_due"),
+            (PENDING_SUMMARY, "items_by_update"),
         ] {
             let plan = plan(&store, sql).await;
             assert!(plan.contains("SEARCH") && plan.contains(index), "{sql}: {plan}");

@@ -31,7 +31,7 @@ mod schema;
 
 use crate::batch_store::{BatchStore, StoreResult};
 use crate::error::StoreError;
-use crate::model::{Batch, BatchId, Item, Millis, NewBatch, Progress, Transition};
+use crate::model::{Batch, BatchId, DueSummary, Item, Millis, NewBatch, Progress, Transition};
 use activator_core::{BatchState, ItemState};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -160,6 +160,10 @@ impl BatchStore for SqliteStore {
 
     async fn due_items(&self, id: BatchId, now: Millis, limit: usize) -> StoreResult<Vec<Item>> {
         items::due(&self.pool, id, now, limit).await
+    }
+
+    async fn due_summary(&self, id: BatchId, now: Millis) -> StoreResult<DueSummary> {
+        items::due_summary(&self.pool, id, now).await
     }
 
     async fn transition(&self, id: BatchId, t: Transition, now: Millis) -> StoreResult<bool> {

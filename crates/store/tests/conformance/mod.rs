@@ -4,7 +4,7 @@
 
 use activator_core::{BatchState, ItemState, Step};
 use std::time::Duration;
-use store::{BatchStore, ItemError, NewBatch, Progress, StoreError, Transition};
+use store::{BatchStore, DueSummary, ItemError, NewBatch, Progress, StoreError, Transition};
 use uuid::Uuid;
 
 pub const NOW: i64 = 1_800_000_000_000;
@@ -165,7 +165,9 @@ pub async fn a_transition_replaces_step_attempts_due_and_error<S: BatchStore>(st
     assert_eq!(p.by_step.get(&Step::Approve).map_or(0, |s| s.values().sum::<u64>()), 0);
 }
 
-pub async fn due_items_are_pending_ones_and_waiting_ones_past_due<S: BatchStore>(store: &S) {
+/// A batch of six at NOW: 0 waits until `first_due`, 1 until NOW + 1000, 2 is done, 3 is
+/// running, 4 and 5 are pending.
+async fn batch_with_due_work<S: BatchStore>(store: &S, first_due: i64) -> Uuid {
     let (b, _) = store.create_batch(new_batch(6, None), NOW).await.unwrap();
     for i in 0..4 {
         start_running(store, b.id, i).await;
@@ -174,20 +176,40 @@ pub async fn due_items_are_pending_ones_and_waiting_ones_past_due<S: BatchStore>
         due_at: Some(due),
         ..move_item(i, ItemState::Running, Some(Step::Approve), ItemState::Waiting)
     };
-    assert!(store.transition(b.id, wait(0, NOW + 10), NOW).await.unwrap());
+    assert!(store.transition(b.id, wait(0, first_due), NOW).await.unwrap());
     assert!(store.transition(b.id, wait(1, NOW + 1000), NOW).await.unwrap());
-    assert!(
-        store
-            .transition(b.id, move_item(2, ItemState::Running, Some(Step::Approve), ItemState::Done), NOW)
-            .await
-            .unwrap()
-    );
-    let due: Vec<u32> = store.due_items(b.id, NOW + 20, 100).await.unwrap().iter().map(|i| i.index).collect();
+    let done = move_item(2, ItemState::Running, Some(Step::Approve), ItemState::Done);
+    assert!(store.transition(b.id, done, NOW).await.unwrap());
+    b.id
+}
+
+pub async fn due_items_are_pending_ones_and_waiting_ones_past_due<S: BatchStore>(store: &S) {
+    let b = batch_with_due_work(store, NOW + 10).await;
+    let due: Vec<u32> = store.due_items(b, NOW + 20, 100).await.unwrap().iter().map(|i| i.index).collect();
     let mut sorted = due.clone();
     sorted.sort();
     assert_eq!(sorted, vec![0, 4, 5], "waiting 0 is due, 1 is not; 2 is done, 3 is running");
-    assert_eq!(store.due_items(b.id, NOW + 20, 2).await.unwrap().len(), 2);
-    assert_eq!(store.due_items(b.id, NOW + 2000, 100).await.unwrap().len(), 4);
+    assert_eq!(store.due_items(b, NOW + 20, 2).await.unwrap().len(), 2);
+    assert_eq!(store.due_items(b, NOW + 2000, 100).await.unwrap().len(), 4);
+}
+
+pub async fn due_summary_counts_due_items_and_the_longest_due<S: BatchStore>(store: &S) {
+    let b = batch_with_due_work(store, NOW - 50).await;
+    // Waiting 0 (due since NOW - 50) and pending 4 and 5 (since NOW); 1 is not due yet.
+    let summary = store.due_summary(b, NOW + 20).await.unwrap();
+    assert_eq!(summary, DueSummary { due: 3, oldest_due_since: Some(NOW - 50) });
+    assert_eq!(store.due_summary(b, NOW + 2000).await.unwrap().due, 4);
+    // Back to pending later: due since then, behind 4 and 5.
+    let back = move_item(0, ItemState::Waiting, Some(Step::Approve), ItemState::Pending);
+    assert!(store.transition(b, back, NOW + 30).await.unwrap());
+    let summary = store.due_summary(b, NOW + 40).await.unwrap();
+    assert_eq!(summary, DueSummary { due: 3, oldest_due_since: Some(NOW) });
+    for i in [0, 4, 5] {
+        start_running(store, b, i).await;
+    }
+    assert_eq!(store.due_summary(b, NOW + 40).await.unwrap(), DueSummary::default());
+    let unknown = store.due_summary(Uuid::from_u128(4242), NOW).await;
+    assert!(matches!(unknown, Err(StoreError::BatchNotFound(_))), "{unknown:?}");
 }
 
 pub async fn items_page_in_index_order_and_filter_by_state<S: BatchStore>(store: &S) {
