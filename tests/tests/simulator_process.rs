@@ -94,20 +94,11 @@ fn get_json_blocking(url: &str) -> Value {
 /// writes the public one into `@odata.nextLink`, and stops on SIGTERM as a container would be.
 #[tokio::test]
 async fn a_public_url_goes_into_next_links_and_sigterm_stops_it() {
-    use std::io::{BufRead, BufReader};
-    let mut child = testkit::Running(
-        Command::new(e2e::binary("dataverse-sim"))
-            .args(["--listen", "127.0.0.1:0", "--mailboxes", "3", "--public-url", "http://simulator:8090/"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let words: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(words.get(4..), Some(&["as", "http://simulator:8090"][..]), "{line}");
-    let url = words[3];
+    let mut cmd = Command::new(e2e::binary("dataverse-sim"));
+    cmd.args(["--listen", "127.0.0.1:0", "--mailboxes", "3", "--public-url", "http://simulator:8090/"]);
+    let (mut child, said) = e2e::spawn_announcing(cmd, "dataverse-sim listening on ");
+    let (url, public) = said.split_once(" as ").unwrap_or_else(|| panic!("no public URL in {said:?}"));
+    assert_eq!(public, "http://simulator:8090");
     let http = reqwest::Client::new();
     let token = token(&http, url, "51f81489-12ee-4a9e-aaae-a2591f45987d", "sim-secret").await;
     let page: Value = http

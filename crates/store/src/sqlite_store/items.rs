@@ -131,10 +131,7 @@ pub(super) async fn due_summary(pool: &SqlitePool, id: BatchId, now: Millis) -> 
     if !found {
         return Err(StoreError::BatchNotFound(id));
     }
-    let oldest_due_since = match (waiting_since, pending_since) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let oldest_due_since = waiting_since.into_iter().chain(pending_since).min();
     Ok(DueSummary { due: u64::try_from(waiting + pending).unwrap_or(0), oldest_due_since })
 }
 
