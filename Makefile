@@ -31,8 +31,9 @@ bench: bench-sim bench-client bench-store bench-queue bench-rollout bench-api ##
 bench-rollout: ## Roll out 2,000 simulated mailboxes at Dataverse's rates against the limits' best, and a sequential script (about 8 minutes)
 	$(CARGO) bench -p e2e --bench rollout
 
-demo: ## Roll out 2,000 simulated mailboxes with 'activator run' (about two minutes; only Rust needed)
-	$(CARGO) run --release -p e2e --example demo
+demo: ## Roll out 2,000 simulated mailboxes with 'activator run' (a few minutes; only Rust needed)
+	$(CARGO) build --profile demo -p activator -p dataverse-sim --bin activator --example demo
+	./target/demo/examples/demo
 
 bench-client: ## Measure 429 share and budget use of the client against the simulator (about 4 minutes)
 	$(CARGO) bench -p dataverse --bench client_budget

@@ -6,7 +6,7 @@
 //! plain sequential client (one request at a time, as a PowerShell loop would), on the first
 //! 200 mailboxes.
 
-use dataverse::{ClientOptions, Credential, Dataverse, DeploymentOutcome, Secret, TestOutcome};
+use dataverse::{Credential, Dataverse, DataverseOptions, DeploymentOutcome, Secret, TestOutcome};
 use e2e::{activator, mailboxes_by_case, sim_json, start_simulator};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -143,7 +143,7 @@ async fn sequential() -> Measured {
         .take(SEQUENTIAL)
         .filter_map(|s| s.parse().ok())
         .collect();
-    let mut options = ClientOptions { batching: None, ..ClientOptions::default() };
+    let mut options = DataverseOptions { batching: None, ..DataverseOptions::default() };
     options.budgets.window = Duration::from_secs(WINDOW_SECS);
     options.budgets.max_requests = MAX_REQUESTS;
     options.budgets.max_exec = Duration::from_millis(MAX_EXEC_MS);

@@ -2,27 +2,16 @@
 
 use std::process::Command;
 
-pub use testkit::{Running, binary};
+pub use testkit::{Running, binary, spawn_announcing, wait_for};
 
 /// Starts `dataverse-sim --listen 127.0.0.1:0 ARGS…` and returns it with the base URL it
 /// printed when ready.
 pub fn start_simulator(args: &[&str]) -> (Running, String) {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    let mut child = Command::new(binary("dataverse-sim"))
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start dataverse-sim: {e}"));
-    let mut line = String::new();
-    if let Some(stdout) = child.stdout.take() {
-        let _ = BufReader::new(stdout).read_line(&mut line);
-    }
-    let url = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "dataverse-sim's ready line was {line:?}");
-    (Running(child), url)
+    let mut cmd = Command::new(binary("dataverse-sim"));
+    cmd.args(["--listen", "127.0.0.1:0"]).args(args);
+    let (running, url) = spawn_announcing(cmd, "dataverse-sim listening on ");
+    assert!(url.starts_with("http://127.0.0.1:"), "dataverse-sim's ready line named {url:?}");
+    (running, url)
 }
 
 /// A fresh folder under the system's temporary folder, for one test's files.
@@ -53,12 +42,6 @@ pub fn activator(sim: &str) -> Command {
     cmd
 }
 
-/// Milliseconds since the Unix epoch, as the store keeps time.
-pub fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-}
-
 /// Creates a batch of every step for `mailboxes` in the Redis store of `namespace` (environment
 /// `default`), as the API would; returns the store with the batch.
 pub async fn create_redis_batch(
@@ -76,8 +59,9 @@ pub async fn create_redis_batch(
         options: serde_json::json!({}),
         mailboxes,
     };
-    let (batch, _) =
-        store::BatchStore::create_batch(&store, new, now_ms()).await.unwrap_or_else(|e| panic!("{e}"));
+    let (batch, _) = store::BatchStore::create_batch(&store, new, store::clock::now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     (store, batch)
 }
 
@@ -115,42 +99,6 @@ pub fn read_results(path: &std::path::Path) -> Vec<std::collections::BTreeMap<St
 }
 
 pub mod scrape;
-
-/// Spawns `cmd` and returns it with the rest of the first line, on its stdout or stderr, that
-/// starts with `prefix` (such as the address a server bound to). Both streams are passed on to
-/// the test's stderr, so a failing test shows what the process said.
-pub fn spawn_announcing(mut cmd: Command, prefix: &str) -> (Running, String) {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    use std::sync::mpsc;
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    let name = cmd.get_args().next().and_then(|a| a.to_str()).unwrap_or("process").to_string();
-    let (tx, rx) = mpsc::channel();
-    let streams: [Box<dyn std::io::Read + Send>; 2] = [
-        Box::new(child.stdout.take().unwrap_or_else(|| panic!("no stdout"))),
-        Box::new(child.stderr.take().unwrap_or_else(|| panic!("no stderr"))),
-    ];
-    for stream in streams {
-        let (tx, prefix, name) = (tx.clone(), prefix.to_string(), name.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                eprintln!("{name}: {line}");
-                if let Some(rest) = line.strip_prefix(&prefix) {
-                    let _ = tx.send(rest.trim().to_string());
-                }
-            }
-        });
-    }
-    let running = Running(child);
-    let said = rx
-        .recv_timeout(std::time::Duration::from_secs(120))
-        .unwrap_or_else(|e| panic!("{name} never said \"{prefix}…\": {e}"));
-    (running, said)
-}
 
 /// Starts `activator worker` over Redis for the simulator at `sim`, with its metrics server on
 /// a free port, and returns it with that server's base URL.

@@ -7,9 +7,9 @@ use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use pipeline::control::ControlError;
 use serde::Serialize;
 use store::StoreError;
+use store::batch_control::ControlError;
 use utoipa::ToSchema;
 
 /// One thing wrong with a request.

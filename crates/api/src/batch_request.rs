@@ -4,9 +4,9 @@
 //! more mailboxes than the maximum.
 
 use crate::api_error::{ApiError, Problem};
+use activator_core::BatchOptions;
 use activator_core::Step;
 use activator_core::mailbox_list::{MailboxList, mailbox_reference, parse_csv};
-use pipeline::BatchOptions;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;

@@ -92,7 +92,7 @@ pub async fn list_batches<S: BatchStore>(
     let mut page = state.store.list_batches(before, limit + 1).await?;
     let more = page.len() > limit;
     page.truncate(limit);
-    let now = pipeline::clock::now();
+    let now = store::clock::now();
     let mut batches = Vec::with_capacity(page.len());
     for batch in &page {
         batches.push(batch_view(&*state.store, batch, now).await?);
@@ -111,7 +111,7 @@ pub async fn get_batch<S: BatchStore>(
     Path(id): Path<String>,
 ) -> Result<Json<BatchView>, ApiError> {
     let batch = find(&*state.store, &id).await?;
-    Ok(Json(batch_view(&*state.store, &batch, pipeline::clock::now()).await?))
+    Ok(Json(batch_view(&*state.store, &batch, store::clock::now()).await?))
 }
 
 /// A batch's mailboxes in index order: step reached, attempts, last error and its remedy.

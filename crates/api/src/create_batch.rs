@@ -108,7 +108,7 @@ pub async fn create_batch<S: BatchStore>(
         options: checked.options.to_json(),
         mailboxes: checked.mailboxes,
     };
-    let now = pipeline::clock::now();
+    let now = store::clock::now();
     let (batch, created) = state.store.create_batch(new, now).await?;
     if created {
         state.metrics.batches_created_total.inc();

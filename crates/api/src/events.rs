@@ -68,7 +68,7 @@ async fn next_event<S: BatchStore>(mut w: Watching<S>) -> Option<(Result<Event, 
         w.started = true;
         let store = &*w.state.store;
         let view = match store.batch(w.id).await {
-            Ok(Some(batch)) => batch_view(store, &batch, pipeline::clock::now()).await,
+            Ok(Some(batch)) => batch_view(store, &batch, store::clock::now()).await,
             Ok(None) => return None,
             Err(e) => Err(e),
         };

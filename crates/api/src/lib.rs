@@ -7,20 +7,23 @@
 
 pub mod api_error;
 pub mod auth;
+pub mod batch_actions;
 pub mod batch_request;
 pub mod batches;
-pub mod control;
 pub mod create_batch;
 pub mod events;
+pub mod metrics_endpoint;
 pub mod openapi;
 pub mod ops;
 mod query;
 pub mod state;
+pub mod store_gauges;
 pub mod views;
 
 pub use auth::{Auth, Role};
-pub use ops::{AlwaysReady, Readiness, render_metrics};
-pub use state::{ApiConfig, AppState, ScrapeHook};
+pub use metrics_endpoint::{MetricsSource, ScrapeHook, metrics_router};
+pub use ops::{AlwaysReady, Readiness};
+pub use state::{ApiConfig, AppState};
 
 use api_error::ApiError;
 use axum::Router;
@@ -52,10 +55,10 @@ pub fn router<S: BatchStore>(state: AppState<S>) -> Router {
         .route("/v1/batches", get(batches::list_batches::<S>).post(create_batch::create_batch::<S>))
         .route("/v1/batches/{id}", get(batches::get_batch::<S>))
         .route("/v1/batches/{id}/mailboxes", get(batches::list_mailboxes::<S>))
-        .route("/v1/batches/{id}/pause", post(control::pause::<S>))
-        .route("/v1/batches/{id}/resume", post(control::resume::<S>))
-        .route("/v1/batches/{id}/cancel", post(control::cancel::<S>))
-        .route("/v1/batches/{id}/retry", post(control::retry::<S>))
+        .route("/v1/batches/{id}/pause", post(batch_actions::pause::<S>))
+        .route("/v1/batches/{id}/resume", post(batch_actions::resume::<S>))
+        .route("/v1/batches/{id}/cancel", post(batch_actions::cancel::<S>))
+        .route("/v1/batches/{id}/retry", post(batch_actions::retry::<S>))
         .route_layer(timed.clone())
         // Added after the time limit, which does not apply to a stream.
         .route("/v1/batches/{id}/events", get(events::events::<S>))

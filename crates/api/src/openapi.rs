@@ -2,13 +2,13 @@
 //! served at `/openapi.json` and committed at `docs/openapi.json` (a test keeps the two equal).
 
 use crate::api_error::{ErrorBody, ErrorDetail, Problem};
+use crate::batch_actions::ControlAnswer;
 use crate::batch_request::{CreateBatchRequest, Duplicate};
 use crate::batches::{BatchList, MailboxList};
-use crate::control::ControlAnswer;
 use crate::create_batch::CreatedBatch;
 use crate::ops::{CheckResult, Health, ReadyReport};
 use crate::views::{BatchView, Counts, ErrorView, MailboxView};
-use crate::{batches, control, create_batch, events, ops};
+use crate::{batch_actions, batches, create_batch, events, ops};
 use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::OpenApi;
@@ -29,10 +29,10 @@ token may read, an operator token may do everything. Every error answers \
         batches::get_batch,
         batches::list_mailboxes,
         events::events,
-        control::pause,
-        control::resume,
-        control::cancel,
-        control::retry,
+        batch_actions::pause,
+        batch_actions::resume,
+        batch_actions::cancel,
+        batch_actions::retry,
         ops::healthz,
         ops::readyz,
         ops::metrics,

@@ -5,7 +5,7 @@
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -115,22 +115,9 @@ pub async fn readyz<S: BatchStore>(State(state): State<AppState<S>>) -> impl Int
     (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(report))
 }
 
-/// The Prometheus text of this process's metrics, with the queue and batch gauges read from
-/// the store first (every process reading the store reports the same values).
-pub async fn render_metrics<S: BatchStore>(state: &AppState<S>) -> String {
-    let now = pipeline::clock::now();
-    if let Err(e) = pipeline::store_gauges::refresh(&*state.store, &state.metrics, now).await {
-        tracing::warn!(error = %e, "cannot read the store for the queue gauges; they keep their last values");
-    }
-    if let Some(hook) = &state.on_scrape {
-        hook(&state.metrics);
-    }
-    state.metrics.render()
-}
-
 /// Prometheus metrics (text format 0.0.4).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
 pub async fn metrics<S: BatchStore>(State(state): State<AppState<S>>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], render_metrics(&state).await)
+    crate::metrics_endpoint::scrape(&state.metrics_source()).await
 }

@@ -5,6 +5,7 @@
 //! are generic over the store rather than holding a trait object.
 
 use crate::auth::Auth;
+use crate::metrics_endpoint::{MetricsSource, ScrapeHook};
 use crate::ops::{CachedReadiness, Readiness};
 use metrics::Metrics;
 use std::sync::Arc;
@@ -49,9 +50,6 @@ impl ApiConfig {
         }
     }
 }
-
-/// Refreshes gauges this process alone knows (e.g. its limiters' budgets) before a scrape.
-pub type ScrapeHook = Arc<dyn Fn(&Metrics) + Send + Sync>;
 
 pub struct AppState<S> {
     pub store: Arc<S>,
@@ -109,5 +107,14 @@ impl<S: BatchStore> AppState<S> {
     pub fn with_scrape_hook(mut self, hook: ScrapeHook) -> AppState<S> {
         self.on_scrape = Some(hook);
         self
+    }
+
+    /// What `/metrics` reads.
+    pub fn metrics_source(&self) -> MetricsSource<S> {
+        MetricsSource {
+            store: Arc::clone(&self.store),
+            metrics: Arc::clone(&self.metrics),
+            on_scrape: self.on_scrape.clone(),
+        }
     }
 }

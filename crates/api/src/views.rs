@@ -2,10 +2,11 @@
 //! throttling for a batch; step, attempts and last error for a mailbox. Times are RFC 3339 in
 //! UTC with milliseconds.
 
+use activator_core::Progress;
 use activator_core::{BatchState, ItemState};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use store::{Batch, BatchStore, Item, Millis, Progress, StoreResult};
+use store::{Batch, BatchStore, Item, Millis, StoreResult};
 use utoipa::ToSchema;
 
 /// Items of each state.

@@ -1,11 +1,18 @@
 //! Domain types of a mailbox rollout: the steps a mailbox goes through, the states of a
-//! mailbox item and of a batch, and which state changes are allowed. No IO.
+//! mailbox item and of a batch, which state changes are allowed, the options and control
+//! actions of a batch, and its progress counts. No IO.
 
+pub mod batch_action;
+pub mod batch_options;
 pub mod batch_state;
 pub mod item_state;
 pub mod mailbox_list;
+pub mod progress;
 pub mod step;
 
+pub use batch_action::BatchAction;
+pub use batch_options::BatchOptions;
 pub use batch_state::BatchState;
 pub use item_state::ItemState;
+pub use progress::Progress;
 pub use step::Step;

@@ -5,7 +5,7 @@
 //! `make bench-client`.
 #![allow(clippy::unwrap_used)]
 
-use dataverse::{BatchOptions, ClientOptions, Credential, Dataverse, Secret};
+use dataverse::{CoalescingOptions, Credential, Dataverse, DataverseOptions, Secret};
 use ratelimit::Budgets;
 use serde_json::Value;
 use sim::{Profile, SimConfig};
@@ -26,10 +26,10 @@ async fn main() {
         Budgets::default().target_utilisation * 100.0
     );
     run("one request per write", None).await;
-    run("coalesced into $batch", Some(BatchOptions::default())).await;
+    run("coalesced into $batch", Some(CoalescingOptions::default())).await;
 }
 
-async fn run(name: &str, batching: Option<BatchOptions>) {
+async fn run(name: &str, batching: Option<CoalescingOptions>) {
     let profile = Profile {
         window_secs: WINDOW_SECS,
         max_requests: MAX_REQUESTS,
@@ -50,7 +50,7 @@ async fn run(name: &str, batching: Option<BatchOptions>) {
         max_exec: Duration::from_millis(MAX_EXEC_MS),
         ..Budgets::default()
     };
-    let options = ClientOptions { budgets, batching, ..ClientOptions::default() };
+    let options = DataverseOptions { budgets, batching, ..DataverseOptions::default() };
     let dv = Arc::new(Dataverse::new(&running.base_url, vec![credential], options).unwrap());
     let all: Value =
         reqwest::get(format!("{}/_sim/mailboxes", running.base_url)).await.unwrap().json().await.unwrap();
@@ -67,7 +67,7 @@ async fn run(name: &str, batching: Option<BatchOptions>) {
         let dv = dv.clone();
         // A rename is a write every seeded mailbox accepts.
         tasks.push(tokio::spawn(async move {
-            let req = dataverse::ApiRequest::update(
+            let req = dataverse::WebApiRequest::update(
                 "rename",
                 format!("mailboxes({id})"),
                 serde_json::json!({"name": "renamed"}),

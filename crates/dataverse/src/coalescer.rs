@@ -11,10 +11,10 @@
 //! together and leave as few, full batches instead of many single requests.
 
 use crate::batch_wire::{self, BatchOp, OpResponse};
-use crate::client::Answer;
+use crate::connection::Answer;
 use crate::error::{DataverseError, Limit};
 use crate::pool::Pool;
-use crate::request::ApiRequest;
+use crate::request::WebApiRequest;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 
 /// How coalescing behaves.
 #[derive(Debug, Clone, Copy)]
-pub struct BatchOptions {
+pub struct CoalescingOptions {
     /// How long the first write of a batch waits for company.
     pub linger: Duration,
     pub initial_size: usize,
@@ -31,7 +31,7 @@ pub struct BatchOptions {
     pub max_in_flight: usize,
 }
 
-impl Default for BatchOptions {
+impl Default for CoalescingOptions {
     fn default() -> Self {
         Self { linger: Duration::from_millis(5), initial_size: 10, max_size: 25, max_in_flight: 8 }
     }
@@ -44,14 +44,19 @@ type Reply = oneshot::Sender<Result<Answer, DataverseError>>;
 /// Hands writes to the batching task.
 #[derive(Debug, Clone)]
 pub struct Coalescer {
-    tx: mpsc::UnboundedSender<(ApiRequest, Reply)>,
+    tx: mpsc::UnboundedSender<(WebApiRequest, Reply)>,
     size: Arc<AtomicUsize>,
     batches: Arc<AtomicU64>,
 }
 
 impl Coalescer {
     /// Starts the batching task; it ends when every `Coalescer` clone is dropped.
-    pub fn start(pool: Arc<Pool>, api_root: String, options: BatchOptions, max_throttle_waits: u32) -> Self {
+    pub fn start(
+        pool: Arc<Pool>,
+        api_root: String,
+        options: CoalescingOptions,
+        max_throttle_waits: u32,
+    ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let size = Arc::new(AtomicUsize::new(options.initial_size.clamp(1, options.max_size)));
         let batches = Arc::new(AtomicU64::new(0));
@@ -68,7 +73,7 @@ impl Coalescer {
     }
 
     /// Sends one write as part of a batch and returns its own result.
-    pub async fn submit(&self, req: ApiRequest) -> Result<Answer, DataverseError> {
+    pub async fn submit(&self, req: WebApiRequest) -> Result<Answer, DataverseError> {
         let (reply, answer) = oneshot::channel();
         let gone = || DataverseError::Transient {
             status: None,
@@ -93,14 +98,14 @@ impl Coalescer {
 struct Batcher {
     pool: Arc<Pool>,
     api_root: String,
-    options: BatchOptions,
+    options: CoalescingOptions,
     max_throttle_waits: u32,
     size: Arc<AtomicUsize>,
     batches: Arc<AtomicU64>,
 }
 
 impl Batcher {
-    async fn run(self, mut rx: mpsc::UnboundedReceiver<(ApiRequest, Reply)>) {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<(WebApiRequest, Reply)>) {
         let this = Arc::new(self);
         let slots = Arc::new(tokio::sync::Semaphore::new(this.options.max_in_flight.max(1)));
         while let Some(first) = rx.recv().await {
@@ -124,7 +129,7 @@ impl Batcher {
         }
     }
 
-    async fn send(&self, group: Vec<(ApiRequest, Reply)>) {
+    async fn send(&self, group: Vec<(WebApiRequest, Reply)>) {
         if group.len() == 1 {
             if let Some((req, reply)) = group.into_iter().next() {
                 let _ = reply.send(self.pool.pick().execute(&req, self.max_throttle_waits).await);
@@ -135,7 +140,7 @@ impl Batcher {
         let boundary =
             format!("batch_{}_{}", std::process::id(), BOUNDARY_SEQ.fetch_add(1, Ordering::Relaxed));
         let (content_type, body) = batch_wire::build_batch(&boundary, &ops);
-        let req = ApiRequest::raw("$batch", "$batch", content_type, body)
+        let req = WebApiRequest::raw("$batch", "$batch", content_type, body)
             .header("Prefer", "odata.continue-on-error")
             .weight(u32::try_from(ops.len()).unwrap_or(u32::MAX));
         let result = self.pool.pick().execute(&req, self.max_throttle_waits).await;
@@ -175,7 +180,7 @@ impl Batcher {
         }
     }
 
-    fn op(&self, req: &ApiRequest) -> BatchOp {
+    fn op(&self, req: &WebApiRequest) -> BatchOp {
         let plain = format!("{}/{}", self.api_root, req.path.trim_start_matches('/'));
         let url = match reqwest::Url::parse(&plain) {
             Ok(mut u) if !req.query.is_empty() => {

@@ -1,14 +1,14 @@
 //! The client the rest of the product uses: one environment, its pool of application users,
 //! and every request sent within their limits.
 
-use crate::client::{Answer, Connection};
-use crate::coalescer::{BatchOptions, Coalescer};
+use crate::coalescer::{Coalescer, CoalescingOptions};
+use crate::connection::{Answer, Connection};
 use crate::credential::Credential;
 use crate::error::DataverseError;
 use crate::lane::Lane;
 use crate::observer::RequestObserver;
 use crate::pool::Pool;
-use crate::request::ApiRequest;
+use crate::request::WebApiRequest;
 use crate::roles::RoleCache;
 use crate::whoami::WhoAmI;
 use ratelimit::{Budgets, Limiter, LocalLimiter, Snapshot};
@@ -20,7 +20,7 @@ pub const MAX_CONCURRENCY: u32 = 52;
 
 /// How the client behaves.
 #[derive(Debug, Clone)]
-pub struct ClientOptions {
+pub struct DataverseOptions {
     /// Per-request timeout.
     pub timeout: Duration,
     /// Budgets of each application user (target utilisation included).
@@ -28,18 +28,18 @@ pub struct ClientOptions {
     /// Sends after a 429 before giving up on a request.
     pub max_throttle_waits: u32,
     /// `$batch` coalescing of writes; None sends every write alone.
-    pub batching: Option<BatchOptions>,
+    pub batching: Option<CoalescingOptions>,
     /// Told of every request, 429 and limiter wait (for metrics).
     pub observer: Option<Arc<dyn RequestObserver>>,
 }
 
-impl Default for ClientOptions {
+impl Default for DataverseOptions {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(120),
             budgets: Budgets::default(),
             max_throttle_waits: 10,
-            batching: Some(BatchOptions::default()),
+            batching: Some(CoalescingOptions::default()),
             observer: None,
         }
     }
@@ -51,7 +51,7 @@ pub struct Dataverse {
     org_url: String,
     pool: Arc<Pool>,
     coalescer: Option<Coalescer>,
-    options: ClientOptions,
+    options: DataverseOptions,
     pub(crate) roles: RoleCache,
 }
 
@@ -60,7 +60,7 @@ impl Dataverse {
     pub fn new(
         org_url: &str,
         credentials: Vec<Credential>,
-        options: ClientOptions,
+        options: DataverseOptions,
     ) -> Result<Self, DataverseError> {
         let mut users = Vec::new();
         for credential in credentials {
@@ -79,7 +79,7 @@ impl Dataverse {
     pub fn with_limiters(
         org_url: &str,
         users: Vec<(Credential, Arc<dyn Limiter>)>,
-        options: ClientOptions,
+        options: DataverseOptions,
     ) -> Result<Self, DataverseError> {
         let mut lanes = Vec::new();
         for (credential, limiter) in users {
@@ -102,7 +102,7 @@ impl Dataverse {
                     code: String::new(),
                     message: "create the client inside a tokio runtime when batching is on".into(),
                 })?;
-                let api_root = format!("{org_url}{}", crate::client::API_PATH);
+                let api_root = format!("{org_url}{}", crate::connection::API_PATH);
                 Some(Coalescer::start(pool.clone(), api_root, batch, options.max_throttle_waits))
             }
             None => None,
@@ -143,12 +143,12 @@ impl Dataverse {
     }
 
     /// Sends one request through the pool.
-    pub async fn execute(&self, req: &ApiRequest) -> Result<Answer, DataverseError> {
+    pub async fn execute(&self, req: &WebApiRequest) -> Result<Answer, DataverseError> {
         self.pool.pick().execute(req, self.options.max_throttle_waits).await
     }
 
     /// Sends a write. Writes are where `$batch` coalescing applies.
-    pub async fn write(&self, req: &ApiRequest) -> Result<Answer, DataverseError> {
+    pub async fn write(&self, req: &WebApiRequest) -> Result<Answer, DataverseError> {
         match &self.coalescer {
             Some(c) => c.submit(req.clone()).await,
             None => self.execute(req).await,
@@ -157,7 +157,7 @@ impl Dataverse {
 
     /// Sends a small read that many callers make at once (one per mailbox): with batching on
     /// it travels in a `$batch` with others, one request toward the limit for all of them.
-    pub async fn read_batched(&self, req: &ApiRequest) -> Result<Answer, DataverseError> {
+    pub async fn read_batched(&self, req: &WebApiRequest) -> Result<Answer, DataverseError> {
         match &self.coalescer {
             Some(c) => c.submit(req.clone()).await,
             None => self.execute(req).await,
@@ -171,7 +171,7 @@ impl Dataverse {
 
     /// Absolute URL of a Web API path (for `@odata.id` references).
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}/{}", self.org_url, crate::client::API_PATH, path.trim_start_matches('/'))
+        format!("{}{}/{}", self.org_url, crate::connection::API_PATH, path.trim_start_matches('/'))
     }
 }
 
@@ -200,7 +200,7 @@ mod tests {
             target_utilisation: 0.9,
         };
         let users = vec![user("app-a", budgets), user("app-b", budgets)];
-        let options = ClientOptions { batching: None, budgets, ..ClientOptions::default() };
+        let options = DataverseOptions { batching: None, budgets, ..DataverseOptions::default() };
         let dv = Dataverse::with_limiters("http://127.0.0.1:9", users, options).unwrap();
         dv.lanes()[1].limiter.set_concurrency(8);
         let permit = dv.lanes()[1].limiter.acquire().await;

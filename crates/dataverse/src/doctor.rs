@@ -3,7 +3,7 @@
 
 use crate::dataverse_client::{Dataverse, MAX_CONCURRENCY};
 use crate::org::EmailProcessing;
-use crate::request::ApiRequest;
+use crate::request::WebApiRequest;
 use crate::roles::APP_ROLE_NAME;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -100,8 +100,9 @@ pub async fn diagnose(dv: &Dataverse) -> Vec<Finding> {
 }
 
 async fn privileges(dv: &Dataverse, who: &str, user: Uuid) -> Finding {
-    let req = ApiRequest::get("read own roles", format!("systemusers({user})/systemuserroles_association"))
-        .query("$select", "name");
+    let req =
+        WebApiRequest::get("read own roles", format!("systemusers({user})/systemuserroles_association"))
+            .query("$select", "name");
     let check = format!("privileges of {who}");
     match dv.execute(&req).await.and_then(|a| a.json::<Rows<RoleName>>()) {
         Ok(rows) if rows.value.iter().any(|r| r.name == "System Administrator") => Finding::bad(
@@ -130,7 +131,8 @@ async fn privileges(dv: &Dataverse, who: &str, user: Uuid) -> Finding {
 
 async fn app_role(dv: &Dataverse) -> Finding {
     let check = format!("role \"{APP_ROLE_NAME}\"");
-    let req = ApiRequest::get("read business units", "businessunits").query("$select", "businessunitid,name");
+    let req =
+        WebApiRequest::get("read business units", "businessunits").query("$select", "businessunitid,name");
     let units = match dv.execute(&req).await.and_then(|a| a.json::<Rows<Unit>>()) {
         Ok(rows) => rows.value,
         Err(e) => {

@@ -1,10 +1,10 @@
 //! One application user's way to Dataverse: its connection (token) and its limiter. A 429
 //! pauses the whole lane until Retry-After passes, then the request is sent again.
 
-use crate::client::{Answer, Connection};
+use crate::connection::{Answer, Connection};
 use crate::error::{DataverseError, Limit};
 use crate::observer::RequestObserver;
-use crate::request::ApiRequest;
+use crate::request::WebApiRequest;
 use ratelimit::{LimitKind, Limiter};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -60,7 +60,11 @@ impl Lane {
 
     /// Sends `req` within the limits; after a 429 waits as told and sends again, at most
     /// `max_throttle_waits` times, then gives up with the last `Throttled` error.
-    pub async fn execute(&self, req: &ApiRequest, max_throttle_waits: u32) -> Result<Answer, DataverseError> {
+    pub async fn execute(
+        &self,
+        req: &WebApiRequest,
+        max_throttle_waits: u32,
+    ) -> Result<Answer, DataverseError> {
         let mut waits = 0;
         let mut throttled_by = Vec::new();
         loop {

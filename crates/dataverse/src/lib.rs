@@ -6,9 +6,9 @@
 //! [`DataverseError`] that says whether trying again can help.
 
 pub mod batch_wire;
-pub mod client;
 pub mod coalescer;
 pub mod config;
+pub mod connection;
 pub mod credential;
 pub mod dataverse_client;
 pub mod doctor;
@@ -24,15 +24,15 @@ pub mod steps;
 pub mod token;
 pub mod whoami;
 
-pub use client::{Answer, Connection};
-pub use coalescer::{BatchOptions, Coalescer};
+pub use coalescer::{Coalescer, CoalescingOptions};
 pub use config::EnvironmentConfig;
+pub use connection::{Answer, Connection};
 pub use credential::{Credential, Secret, default_authority};
-pub use dataverse_client::{ClientOptions, Dataverse};
+pub use dataverse_client::{Dataverse, DataverseOptions};
 pub use error::{DataverseError, Limit};
 pub use mailboxes::{DeploymentOutcome, Mailbox, TestOutcome};
 pub use observer::RequestObserver;
 pub use org::EmailProcessing;
-pub use request::ApiRequest;
+pub use request::WebApiRequest;
 pub use roles::{APP_ROLE_NAME, RoleAssignment};
 pub use whoami::WhoAmI;

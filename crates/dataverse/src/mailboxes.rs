@@ -3,7 +3,7 @@
 
 use crate::dataverse_client::Dataverse;
 use crate::error::DataverseError;
-use crate::request::ApiRequest;
+use crate::request::WebApiRequest;
 use crate::roles::literal;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -90,7 +90,7 @@ impl Dataverse {
     /// Every mailbox matching `filter` (all when None), every page.
     pub async fn mailboxes_where(&self, filter: Option<&str>) -> Result<Vec<Mailbox>, DataverseError> {
         let prefer = format!("odata.maxpagesize={PAGE_SIZE}");
-        let mut req = ApiRequest::get("read mailboxes", "mailboxes")
+        let mut req = WebApiRequest::get("read mailboxes", "mailboxes")
             .query("$select", MAILBOX_COLUMNS)
             .header("Prefer", &prefer);
         if let Some(f) = filter {
@@ -100,7 +100,7 @@ impl Dataverse {
         let mut rows = std::mem::take(&mut page.value);
         while let Some(next) = page.next.take() {
             // The next link is followed unchanged, as Dataverse requires.
-            let req = ApiRequest::get("read mailboxes", next).header("Prefer", &prefer);
+            let req = WebApiRequest::get("read mailboxes", next).header("Prefer", &prefer);
             page = self.execute(&req).await?.json()?;
             rows.append(&mut page.value);
         }

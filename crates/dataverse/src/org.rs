@@ -2,7 +2,7 @@
 
 use crate::dataverse_client::Dataverse;
 use crate::error::DataverseError;
-use crate::request::ApiRequest;
+use crate::request::WebApiRequest;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -22,7 +22,7 @@ struct OrgRow {
 
 impl Dataverse {
     pub async fn email_processing(&self, org: Uuid) -> Result<EmailProcessing, DataverseError> {
-        let req = ApiRequest::get("read organization", format!("organizations({org})"))
+        let req = WebApiRequest::get("read organization", format!("organizations({org})"))
             .query("$select", "emailconnectionchannel");
         let row: OrgRow = self.execute(&req).await?.json()?;
         Ok(match row.emailconnectionchannel.unwrap_or(-1) {
@@ -34,7 +34,7 @@ impl Dataverse {
 
     /// Sets the organization to process email by server-side synchronization.
     pub async fn use_server_side_sync(&self, org: Uuid) -> Result<(), DataverseError> {
-        let req = ApiRequest::update(
+        let req = WebApiRequest::update(
             "set email processing",
             format!("organizations({org})"),
             json!({"emailconnectionchannel": 0}),

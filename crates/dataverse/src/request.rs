@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiRequest {
+pub struct WebApiRequest {
     pub method: Method,
     /// Path under the Web API root (`mailboxes(…)`), or an absolute URL (a next link).
     pub path: String,
@@ -20,7 +20,7 @@ pub struct ApiRequest {
     pub weight: u32,
 }
 
-impl ApiRequest {
+impl WebApiRequest {
     pub fn get(operation: &'static str, path: impl Into<String>) -> Self {
         Self {
             method: Method::GET,

@@ -3,7 +3,7 @@
 
 use crate::dataverse_client::Dataverse;
 use crate::error::DataverseError;
-use crate::request::ApiRequest;
+use crate::request::WebApiRequest;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
@@ -58,7 +58,7 @@ pub(crate) fn literal(value: &str) -> String {
 impl Dataverse {
     /// The business unit of a user.
     pub async fn user_business_unit(&self, user: Uuid) -> Result<Uuid, DataverseError> {
-        let req = ApiRequest::get("read user", format!("systemusers({user})"))
+        let req = WebApiRequest::get("read user", format!("systemusers({user})"))
             .query("$select", "_businessunitid_value");
         let row: UserUnit = self.execute(&req).await?.json()?;
         row.business_unit.ok_or_else(|| DataverseError::Invalid {
@@ -79,7 +79,7 @@ impl Dataverse {
                 "Microsoft.Dynamics.CRM.In(PropertyName='systemuserid',PropertyValues=[{}])",
                 list.join(",")
             );
-            let req = ApiRequest::get("read users", "systemusers")
+            let req = WebApiRequest::get("read users", "systemusers")
                 .query("$select", "systemuserid,_businessunitid_value")
                 .query("$filter", filter);
             let rows: Rows<UserUnitRow> = self.execute(&req).await?.json()?;
@@ -90,7 +90,8 @@ impl Dataverse {
 
     pub async fn role_in_unit(&self, name: &str, unit: Uuid) -> Result<Option<Uuid>, DataverseError> {
         let filter = format!("name eq {} and _businessunitid_value eq {unit}", literal(name));
-        let req = ApiRequest::get("find role", "roles").query("$select", "roleid").query("$filter", filter);
+        let req =
+            WebApiRequest::get("find role", "roles").query("$select", "roleid").query("$filter", filter);
         let rows: Rows<RoleRow> = self.execute(&req).await?.json()?;
         Ok(rows.value.first().map(|r| r.roleid))
     }
@@ -109,9 +110,10 @@ impl Dataverse {
 
     /// Whether the user holds the role directly (a role held through a team does not count).
     pub async fn user_has_role(&self, user: Uuid, role: Uuid) -> Result<bool, DataverseError> {
-        let req = ApiRequest::get("check role", format!("systemusers({user})/systemuserroles_association"))
-            .query("$select", "roleid")
-            .query("$filter", format!("roleid eq {role}"));
+        let req =
+            WebApiRequest::get("check role", format!("systemusers({user})/systemuserroles_association"))
+                .query("$select", "roleid")
+                .query("$filter", format!("roleid eq {role}"));
         // One check per mailbox: batched with the others under way.
         let rows: Rows<RoleRow> = self.read_batched(&req).await?.json()?;
         Ok(!rows.value.is_empty())
@@ -120,7 +122,7 @@ impl Dataverse {
     /// Assigns the role to the user; a duplicate is already done.
     pub async fn assign_role(&self, user: Uuid, role: Uuid) -> Result<RoleAssignment, DataverseError> {
         let body = json!({"@odata.id": self.url(&format!("roles({role})"))});
-        let req = ApiRequest::post(
+        let req = WebApiRequest::post(
             "assign role",
             format!("systemusers({user})/systemuserroles_association/$ref"),
             body,

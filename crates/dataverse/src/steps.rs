@@ -4,7 +4,7 @@
 
 use crate::dataverse_client::Dataverse;
 use crate::error::DataverseError;
-use crate::request::ApiRequest;
+use crate::request::WebApiRequest;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -18,7 +18,7 @@ impl Dataverse {
         id: Uuid,
         body: Value,
     ) -> Result<(), DataverseError> {
-        self.write(&ApiRequest::update(operation, format!("mailboxes({id})"), body)).await.map(|_| ())
+        self.write(&WebApiRequest::update(operation, format!("mailboxes({id})"), body)).await.map(|_| ())
     }
 
     /// Approves the mailbox's email address.
@@ -28,7 +28,7 @@ impl Dataverse {
 
     /// Approves the email address on the owning user as well (as the common PowerShell module does).
     pub async fn approve_user(&self, user: Uuid) -> Result<(), DataverseError> {
-        let req = ApiRequest::update(
+        let req = WebApiRequest::update(
             "approve user",
             format!("systemusers({user})"),
             json!({"emailrouteraccessapproval": APPROVED}),

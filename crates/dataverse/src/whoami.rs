@@ -1,7 +1,7 @@
 //! `WhoAmI`: who the application user is, in which business unit and organization, and the
 //! degree of parallelism Dataverse recommends (`x-ms-dop-hint`).
 
-use crate::client::Connection;
+use crate::connection::Connection;
 use crate::error::DataverseError;
 use reqwest::Method;
 use serde::Deserialize;

@@ -31,7 +31,7 @@ pub struct Metrics {
     /// From scheduling an asynchronous process to the sweep seeing its result.
     pub verification_latency_seconds: Histogram,
     /// Mailbox jobs of active batches by `state` (waiting, scheduled, running, dead), computed
-    /// from the store when `/metrics` is read (`pipeline::store_gauges`).
+    /// from the store when `/metrics` is read (`api::store_gauges`).
     pub queue_jobs: IntGaugeVec,
     /// How long the longest-due waiting job has been due; 0 when none waits.
     pub queue_oldest_waiting_age_seconds: prometheus::Gauge,

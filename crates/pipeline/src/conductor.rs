@@ -3,21 +3,21 @@
 //! into the queue within the window, sweeps the mailboxes under verification, reconciles
 //! items whose job vanished, applies pause and cancel, and finishes the batch.
 
-use crate::batch_options::BatchOptions;
-use crate::clock::{after, now};
+use crate::dataverse_ops::DataverseOps;
 use crate::error::PipelineError;
 use crate::feeder::Feeder;
 use crate::item_change::keep;
 use crate::planner::plan;
 use crate::remedy;
 use crate::retry_policy::RetryPolicy;
-use crate::rollout_api::RolloutApi;
 use crate::sweep::{next_sweep_in, sweep};
+use activator_core::BatchOptions;
 use activator_core::{BatchState, ItemState};
 use dataverse::EmailProcessing;
 use metrics::Metrics;
 use std::sync::Arc;
 use std::time::Duration;
+use store::clock::{after, now};
 use store::{Batch, BatchId, BatchStore, ItemError, Millis, Transition};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -69,9 +69,9 @@ impl Drop for Sweeping {
 }
 
 #[derive(Debug)]
-pub struct Conductor<S, A> {
+pub struct Conductor<S, D> {
     pub store: Arc<S>,
-    pub api: Arc<A>,
+    pub dataverse: Arc<D>,
     pub feeder: Arc<Feeder>,
     pub settings: ConductorSettings,
     pub metrics: Arc<Metrics>,
@@ -79,7 +79,7 @@ pub struct Conductor<S, A> {
     pub holder: String,
 }
 
-impl<S: BatchStore, A: RolloutApi> Conductor<S, A> {
+impl<S: BatchStore, D: DataverseOps> Conductor<S, D> {
     /// Conducts `id` until it is finished, another process holds it, or `stop` turns true.
     pub async fn conduct(
         &self,
@@ -164,7 +164,7 @@ impl<S: BatchStore, A: RolloutApi> Conductor<S, A> {
         next_reconcile: &mut Millis,
     ) -> Result<(), PipelineError> {
         let store = &*self.store;
-        let api = &*self.api;
+        let dataverse = &*self.dataverse;
         if let Some(task) = sweeping.0.take_if(|t| t.is_finished()) {
             let verifying_left = match task.await {
                 Ok(Ok(swept)) => swept.verifying - swept.settled,
@@ -181,11 +181,13 @@ impl<S: BatchStore, A: RolloutApi> Conductor<S, A> {
         }
         let at = now();
         if sweeping.0.is_none() && at >= *next_sweep {
-            let (store, api, metrics) =
-                (Arc::clone(&self.store), Arc::clone(&self.api), Arc::clone(&self.metrics));
+            let (store, dataverse, metrics) =
+                (Arc::clone(&self.store), Arc::clone(&self.dataverse), Arc::clone(&self.metrics));
             let (retry, batch) = (self.settings.retry.clone(), batch.clone());
             sweeping.0 =
-                Some(tokio::spawn(async move { sweep(&*store, &*api, &batch, &retry, &metrics).await }));
+                Some(tokio::spawn(
+                    async move { sweep(&*store, &*dataverse, &batch, &retry, &metrics).await },
+                ));
         }
         if at >= *next_reconcile {
             self.feeder.reconcile_once(store, batch.id, at).await?;
@@ -194,7 +196,7 @@ impl<S: BatchStore, A: RolloutApi> Conductor<S, A> {
         let at = now();
         let metrics = &*self.metrics;
         self.feeder
-            .feed_planned(store, batch.id, at, |items| plan(store, api, batch, items, at, metrics))
+            .feed_planned(store, batch.id, at, |items| plan(store, dataverse, batch, items, at, metrics))
             .await?;
         Ok(())
     }
@@ -214,14 +216,14 @@ impl<S: BatchStore, A: RolloutApi> Conductor<S, A> {
     /// `configure_org`); otherwise the error every open item fails with.
     async fn check_prerequisite(&self, batch: &Batch) -> Result<Option<ItemError>, PipelineError> {
         let options = BatchOptions::from_json(&batch.options).map_err(PipelineError::Options)?;
-        let org = self.api.organization().await?;
-        let found = match self.api.email_processing(org).await? {
+        let org = self.dataverse.organization().await?;
+        let found = match self.dataverse.email_processing(org).await? {
             EmailProcessing::ServerSideSync => return Ok(None),
             EmailProcessing::EmailRouter => "the Email Router".to_string(),
             EmailProcessing::Other(v) => format!("an unknown setting ({v})"),
         };
         if options.configure_org {
-            self.api.use_server_side_sync(org).await?;
+            self.dataverse.use_server_side_sync(org).await?;
             tracing::info!(%org, "organization switched to server-side synchronization");
             return Ok(None);
         }

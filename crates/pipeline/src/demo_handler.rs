@@ -7,8 +7,8 @@ use crate::job::ItemJob;
 use activator_core::ItemState;
 use std::time::Duration;
 
-pub use crate::clock::now;
 use store::BatchStore;
+pub use store::clock::now;
 
 /// Runs the job's (empty) step; true when this call moved the item to Done.
 pub async fn run_to_done<S: BatchStore>(store: &S, job: ItemJob) -> bool {

@@ -5,42 +5,42 @@
 //! Every change is a checked transition from the state this handler saw, so a job delivered
 //! twice, or one whose item was taken back meanwhile, changes nothing.
 
-use crate::batch_options::BatchOptions;
-use crate::clock::{after, now};
+use crate::dataverse_ops::DataverseOps;
 use crate::error::PipelineError;
 use crate::item_change::keep;
 use crate::job::ItemJob;
 use crate::remedy;
 use crate::retry_policy::RetryPolicy;
-use crate::rollout_api::RolloutApi;
 use crate::step_runner::{StepResult, run_step};
+use activator_core::BatchOptions;
 use activator_core::{BatchState, ItemState, Step};
 use dataverse::DataverseError;
 use metrics::Metrics;
 use std::sync::Arc;
 use std::time::Instant;
+use store::clock::{after, now};
 use store::{BatchStore, Item, Transition};
 
 #[derive(Debug)]
-pub struct JobHandler<S, A> {
+pub struct JobHandler<S, D> {
     pub store: Arc<S>,
-    pub api: Arc<A>,
+    pub dataverse: Arc<D>,
     pub retry: RetryPolicy,
     pub metrics: Arc<Metrics>,
 }
 
-impl<S, A> Clone for JobHandler<S, A> {
+impl<S, D> Clone for JobHandler<S, D> {
     fn clone(&self) -> Self {
         JobHandler {
             store: Arc::clone(&self.store),
-            api: Arc::clone(&self.api),
+            dataverse: Arc::clone(&self.dataverse),
             retry: self.retry.clone(),
             metrics: Arc::clone(&self.metrics),
         }
     }
 }
 
-impl<S: BatchStore, A: RolloutApi> JobHandler<S, A> {
+impl<S: BatchStore, D: DataverseOps> JobHandler<S, D> {
     /// Runs the job; errors of the store leave the item for the reconciler.
     pub async fn handle(&self, job: ItemJob) {
         if let Err(e) = self.try_handle(job).await {
@@ -76,7 +76,7 @@ impl<S: BatchStore, A: RolloutApi> JobHandler<S, A> {
         }
         let running = Item { state: ItemState::Running, ..item };
         let started = Instant::now();
-        let result = run_step(&*self.api, job.step, mailbox, job.user, job.role).await;
+        let result = run_step(&*self.dataverse, job.step, mailbox, job.user, job.role).await;
         self.metrics
             .step_duration_seconds
             .with_label_values(&[job.step.name()])

@@ -8,39 +8,37 @@
 //!
 //! This is the only crate that names apalis.
 
-pub mod batch_options;
-pub mod clock;
+pub mod assemble;
 pub mod conductor;
-pub mod control;
+pub mod dataverse_ops;
 pub mod demo_handler;
 pub mod error;
 pub mod feeder;
 mod item_change;
 pub mod job;
 pub mod job_handler;
+pub mod local_run;
 pub mod planner;
 pub mod queue;
 pub mod remedy;
 pub mod request_metrics;
 pub mod results;
 pub mod retry_policy;
-pub mod rollout_api;
 pub mod runtime;
 pub mod step_runner;
-pub mod store_gauges;
 pub mod sweep;
 pub mod worker;
 pub mod worker_name;
 
-pub use batch_options::BatchOptions;
+pub use assemble::{RedisLocation, connect_dataverse, redis_store};
 pub use conductor::{Conducted, Conductor, ConductorSettings};
+pub use dataverse_ops::DataverseOps;
 pub use error::PipelineError;
 pub use feeder::{Feeder, FeederConfig};
 pub use job::ItemJob;
 pub use job_handler::JobHandler;
 pub use queue::{Queue, QueueConfig, QueueTuning};
 pub use retry_policy::RetryPolicy;
-pub use rollout_api::RolloutApi;
 pub use runtime::{Runtime, RuntimeSettings};
 pub use worker::{WorkerExit, WorkerOptions, run_worker};
 pub use worker_name::worker_name;

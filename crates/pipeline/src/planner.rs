@@ -7,15 +7,15 @@
 //! dead worker, or a rerun after Ctrl-C is checked against Dataverse before anything is sent
 //! again, so no mailbox is written more often than its steps need.
 
-use crate::batch_options::BatchOptions;
-use crate::clock::after;
+use crate::dataverse_ops::DataverseOps;
 use crate::error::PipelineError;
 use crate::remedy;
-use crate::rollout_api::RolloutApi;
+use activator_core::BatchOptions;
 use activator_core::{ItemState, Step};
 use dataverse::{DeploymentOutcome, Mailbox, TestOutcome};
 use metrics::Metrics;
 use std::collections::HashMap;
+use store::clock::after;
 use store::{Batch, Item, ItemError, Millis, Transition};
 use uuid::Uuid;
 
@@ -43,9 +43,9 @@ enum Decision {
 
 /// Plans `items` (pending, or waiting and due) of `batch`: applies every decision that needs
 /// no job, and returns the items whose next step must run.
-pub async fn plan<S: store::BatchStore, A: RolloutApi>(
+pub async fn plan<S: store::BatchStore, D: DataverseOps>(
     store: &S,
-    api: &A,
+    dataverse: &D,
     batch: &Batch,
     items: Vec<Item>,
     now: Millis,
@@ -55,15 +55,15 @@ pub async fn plan<S: store::BatchStore, A: RolloutApi>(
         return Ok(Vec::new());
     }
     let options = BatchOptions::from_json(&batch.options).map_err(PipelineError::Options)?;
-    let found = read_mailboxes(api, &items).await?;
+    let found = read_mailboxes(dataverse, &items).await?;
     // Decisions may read (the role check), so they run side by side (the client's limiter
     // bounds how many requests are in flight); transitions follow in order.
     let mut deciding = Vec::with_capacity(items.len());
     for item in &items {
-        deciding.push(decide_item(api, batch, &found, item, metrics));
+        deciding.push(decide_item(dataverse, batch, &found, item, metrics));
     }
     let mut decisions = futures_util::future::join_all(deciding).await;
-    let roles = roles_for_role_steps(api, &items, &decisions, &found).await;
+    let roles = roles_for_role_steps(dataverse, &items, &decisions, &found).await;
     let mut ready = Vec::new();
     for ((item, decision), role) in items.into_iter().zip(decisions.drain(..)).zip(roles) {
         let (Some(from_step), Some(decision)) = (item.step, decision) else { continue };
@@ -118,8 +118,8 @@ pub async fn plan<S: store::BatchStore, A: RolloutApi>(
     Ok(ready)
 }
 
-async fn decide_item<A: RolloutApi>(
-    api: &A,
+async fn decide_item<D: DataverseOps>(
+    dataverse: &D,
     batch: &Batch,
     found: &Found,
     item: &Item,
@@ -133,13 +133,13 @@ async fn decide_item<A: RolloutApi>(
     Some(match mailbox {
         None if item.mailbox_id.is_some() => Decision::Fail(remedy::mailbox_deleted()),
         None => Decision::Fail(remedy::mailbox_not_found(&item.mailbox)),
-        Some(m) => decide(api, &batch.steps, from_step, m, metrics).await,
+        Some(m) => decide(dataverse, &batch.steps, from_step, m, metrics).await,
     })
 }
 
 /// Walks the requested steps from `step` on, passing over those already done.
-async fn decide<A: RolloutApi>(
-    api: &A,
+async fn decide<D: DataverseOps>(
+    dataverse: &D,
     steps: &[Step],
     mut step: Step,
     m: &Mailbox,
@@ -154,7 +154,7 @@ async fn decide<A: RolloutApi>(
                 TestOutcome::Running => return Decision::Verify { step },
                 TestOutcome::NotRun | TestOutcome::Failed { .. } => false,
             },
-            Step::AssignRole => role_held(api, steps, m).await,
+            Step::AssignRole => role_held(dataverse, steps, m).await,
             Step::DeployApp => match m.deployment_outcome() {
                 DeploymentOutcome::Installed => true,
                 DeploymentOutcome::Running => return Decision::Verify { step },
@@ -175,23 +175,23 @@ async fn decide<A: RolloutApi>(
 /// Whether the mailbox's user already holds the App for Outlook role. Asked only when every
 /// later requested step is already done (the role is the one thing the bulk read cannot
 /// show); otherwise the role step itself checks before it writes. Any doubt means "not held".
-async fn role_held<A: RolloutApi>(api: &A, steps: &[Step], m: &Mailbox) -> bool {
+async fn role_held<D: DataverseOps>(dataverse: &D, steps: &[Step], m: &Mailbox) -> bool {
     let later_done =
         !steps.contains(&Step::DeployApp) || m.deployment_outcome() == DeploymentOutcome::Installed;
     let Some(user) = m.owner else { return false };
     if !later_done {
         return false;
     }
-    let Ok(unit) = api.user_business_unit(user).await else { return false };
-    let Ok(Some(role)) = api.app_role_for_unit(unit).await else { return false };
-    api.user_has_role(user, role).await.unwrap_or(false)
+    let Ok(unit) = dataverse.user_business_unit(user).await else { return false };
+    let Ok(Some(role)) = dataverse.app_role_for_unit(unit).await else { return false };
+    dataverse.user_has_role(user, role).await.unwrap_or(false)
 }
 
 /// For each item about to run its role step: Some(the role of its user's business unit, or
 /// None when that unit has none); None for other items, or when the users could not be read
 /// (the job then looks the role up itself). Business units are read 100 users at a time.
-async fn roles_for_role_steps<A: RolloutApi>(
-    api: &A,
+async fn roles_for_role_steps<D: DataverseOps>(
+    dataverse: &D,
     items: &[Item],
     decisions: &[Option<Decision>],
     found: &Found,
@@ -213,7 +213,7 @@ async fn roles_for_role_steps<A: RolloutApi>(
     if users.is_empty() {
         return out;
     }
-    let Ok(units) = api.users_business_units(&users).await else { return out };
+    let Ok(units) = dataverse.users_business_units(&users).await else { return out };
     let mut role_of_unit: HashMap<Uuid, Option<Uuid>> = HashMap::new();
     for (slot, (item, decision)) in out.iter_mut().zip(items.iter().zip(decisions)) {
         if !matches!(decision, Some(Decision::Run { step: Step::AssignRole })) {
@@ -222,7 +222,7 @@ async fn roles_for_role_steps<A: RolloutApi>(
         let Some(unit) = owner(item).and_then(|u| units.get(&u).copied()) else { continue };
         let role = match role_of_unit.get(&unit) {
             Some(role) => *role,
-            None => match api.app_role_for_unit(unit).await {
+            None => match dataverse.app_role_for_unit(unit).await {
                 Ok(role) => {
                     role_of_unit.insert(unit, role);
                     role
@@ -248,7 +248,7 @@ fn lookup<'a>(found: &'a Found, reference: &str) -> Option<&'a Mailbox> {
     }
 }
 
-async fn read_mailboxes<A: RolloutApi>(api: &A, items: &[Item]) -> Result<Found, PipelineError> {
+async fn read_mailboxes<D: DataverseOps>(dataverse: &D, items: &[Item]) -> Result<Found, PipelineError> {
     let mut ids = Vec::new();
     let mut emails = Vec::new();
     for item in items {
@@ -257,9 +257,9 @@ async fn read_mailboxes<A: RolloutApi>(api: &A, items: &[Item]) -> Result<Found,
             None => emails.push(item.mailbox.to_lowercase()),
         }
     }
-    let mut rows = if ids.is_empty() { Vec::new() } else { api.mailboxes_by_ids(&ids).await? };
+    let mut rows = if ids.is_empty() { Vec::new() } else { dataverse.mailboxes_by_ids(&ids).await? };
     if !emails.is_empty() {
-        rows.extend(api.mailboxes_by_emails(&emails).await?);
+        rows.extend(dataverse.mailboxes_by_emails(&emails).await?);
     }
     let mut found = Found { by_id: HashMap::new(), by_email: HashMap::new() };
     for m in rows {

@@ -44,7 +44,7 @@ pub fn refresh_budgets(dataverse: &Dataverse, metrics: &Metrics) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use dataverse::{ClientOptions, Credential, Secret};
+    use dataverse::{Credential, DataverseOptions, Secret};
 
     #[tokio::test]
     async fn budget_gauges_show_each_limit_in_its_own_unit() {
@@ -53,7 +53,7 @@ mod tests {
             client_id: "app-a".into(),
             client_secret: Secret::new("s"),
         };
-        let options = ClientOptions { batching: None, ..ClientOptions::default() };
+        let options = DataverseOptions { batching: None, ..DataverseOptions::default() };
         let dv = Dataverse::new("http://127.0.0.1:9", vec![credential], options).unwrap();
         let metrics = Metrics::new();
         refresh_budgets(&dv, &metrics);

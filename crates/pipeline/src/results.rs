@@ -1,8 +1,8 @@
 //! The results CSV of a batch: one row per mailbox with its final state, the step it reached,
 //! attempts, and the error code, message and remedy of a failure.
 
+use crate::dataverse_ops::DataverseOps;
 use crate::error::PipelineError;
-use crate::rollout_api::RolloutApi;
 use std::collections::HashMap;
 use std::io::Write;
 use store::{BatchId, BatchStore, Item};
@@ -14,9 +14,9 @@ pub const HEADER: [&str; 9] =
 /// Writes every item of `batch` to `out`; email addresses are read from Dataverse in bulk, as
 /// Dataverse spells them (if that read fails: the address as given, or empty). Returns the
 /// rows written.
-pub async fn write_results<S: BatchStore, A: RolloutApi, W: Write>(
+pub async fn write_results<S: BatchStore, D: DataverseOps, W: Write>(
     store: &S,
-    api: &A,
+    dataverse: &D,
     batch: BatchId,
     out: W,
 ) -> Result<u64, PipelineError> {
@@ -25,7 +25,7 @@ pub async fn write_results<S: BatchStore, A: RolloutApi, W: Write>(
     let emails: HashMap<Uuid, String> = if ids.is_empty() {
         HashMap::new()
     } else {
-        match api.mailboxes_by_ids(&ids).await {
+        match dataverse.mailboxes_by_ids(&ids).await {
             Ok(rows) => rows.into_iter().filter_map(|m| Some((m.id, m.email?))).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read email addresses for the results; left empty");

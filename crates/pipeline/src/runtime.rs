@@ -3,12 +3,12 @@
 //! discovers every running batch and conducts those no other process holds.
 
 use crate::conductor::{Conducted, Conductor, ConductorSettings};
+use crate::dataverse_ops::DataverseOps;
 use crate::error::PipelineError;
 use crate::feeder::{Feeder, FeederConfig};
 use crate::job_handler::JobHandler;
 use crate::queue::{Queue, QueueTuning};
 use crate::retry_policy::RetryPolicy;
-use crate::rollout_api::RolloutApi;
 use crate::worker::{WorkerExit, WorkerOptions, run_worker};
 use activator_core::BatchState;
 use metrics::Metrics;
@@ -23,9 +23,9 @@ use tokio::task::JoinHandle;
 const DISCOVER_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
-pub struct Runtime<S, A> {
+pub struct Runtime<S, D> {
     pub store: Arc<S>,
-    pub api: Arc<A>,
+    pub dataverse: Arc<D>,
     pub queue: Queue,
     pub feeder: Arc<Feeder>,
     pub metrics: Arc<Metrics>,
@@ -62,22 +62,22 @@ impl RuntimeSettings {
     }
 }
 
-impl<S, A> Runtime<S, A> {
+impl<S, D> Runtime<S, D> {
     /// A runtime on `queue` with `settings`; the feeder feeds that queue.
     pub fn new(
         store: Arc<S>,
-        api: Arc<A>,
+        dataverse: Arc<D>,
         queue: Queue,
         metrics: Arc<Metrics>,
         settings: RuntimeSettings,
-    ) -> Runtime<S, A> {
+    ) -> Runtime<S, D> {
         let mut worker = WorkerOptions::new(settings.worker_name);
         worker.concurrency = settings.concurrency.max(1);
         worker.grace = settings.grace;
         worker.tuning = settings.tuning;
         Runtime {
             store,
-            api,
+            dataverse,
             feeder: Arc::new(Feeder::new(queue.clone(), settings.feeder)),
             queue,
             metrics,
@@ -90,11 +90,11 @@ impl<S, A> Runtime<S, A> {
     }
 }
 
-impl<S, A> Clone for Runtime<S, A> {
+impl<S, D> Clone for Runtime<S, D> {
     fn clone(&self) -> Self {
         Runtime {
             store: Arc::clone(&self.store),
-            api: Arc::clone(&self.api),
+            dataverse: Arc::clone(&self.dataverse),
             queue: self.queue.clone(),
             feeder: Arc::clone(&self.feeder),
             metrics: Arc::clone(&self.metrics),
@@ -104,11 +104,11 @@ impl<S, A> Clone for Runtime<S, A> {
     }
 }
 
-impl<S: BatchStore, A: RolloutApi> Runtime<S, A> {
-    pub fn handler(&self) -> JobHandler<S, A> {
+impl<S: BatchStore, D: DataverseOps> Runtime<S, D> {
+    pub fn handler(&self) -> JobHandler<S, D> {
         JobHandler {
             store: Arc::clone(&self.store),
-            api: Arc::clone(&self.api),
+            dataverse: Arc::clone(&self.dataverse),
             retry: self.retry().clone(),
             metrics: Arc::clone(&self.metrics),
         }
@@ -118,10 +118,10 @@ impl<S: BatchStore, A: RolloutApi> Runtime<S, A> {
         &self.conductor.retry
     }
 
-    pub fn conductor(&self) -> Conductor<S, A> {
+    pub fn conductor(&self) -> Conductor<S, D> {
         Conductor {
             store: Arc::clone(&self.store),
-            api: Arc::clone(&self.api),
+            dataverse: Arc::clone(&self.dataverse),
             feeder: Arc::clone(&self.feeder),
             settings: self.conductor.clone(),
             metrics: Arc::clone(&self.metrics),
@@ -189,7 +189,7 @@ impl<S: BatchStore, A: RolloutApi> Runtime<S, A> {
             let Some(last) = page.last() else { return Ok(()) };
             before = Some(last.id);
             for batch in page.iter().filter(|b| b.environment == environment && !b.state.is_final()) {
-                self.feeder.recover_all(&*self.store, batch.id, crate::clock::now()).await?;
+                self.feeder.recover_all(&*self.store, batch.id, store::clock::now()).await?;
             }
         }
     }

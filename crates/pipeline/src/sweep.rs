@@ -5,18 +5,18 @@
 //! With `overwrite_primary_org`, a Test & Enable that failed only because the mailbox syncs
 //! with another organization marks this organization primary and runs the test again.
 
-use crate::batch_options::BatchOptions;
-use crate::clock::now;
+use crate::dataverse_ops::DataverseOps;
 use crate::error::PipelineError;
 use crate::item_change::keep;
 use crate::remedy;
 use crate::retry_policy::RetryPolicy;
-use crate::rollout_api::RolloutApi;
+use activator_core::BatchOptions;
 use activator_core::{ItemState, Step};
 use dataverse::{DeploymentOutcome, Mailbox, TestOutcome};
 use metrics::Metrics;
 use std::collections::HashMap;
 use std::time::Duration;
+use store::clock::now;
 use store::{Batch, BatchStore, Item, Millis, Transition};
 use uuid::Uuid;
 
@@ -40,9 +40,9 @@ pub fn next_sweep_in(verifying: usize) -> Duration {
     Duration::from_millis((1_000 + reads * 250).min(30_000))
 }
 
-pub async fn sweep<S: BatchStore, A: RolloutApi>(
+pub async fn sweep<S: BatchStore, D: DataverseOps>(
     store: &S,
-    api: &A,
+    dataverse: &D,
     batch: &Batch,
     retry: &RetryPolicy,
     metrics: &Metrics,
@@ -57,11 +57,11 @@ pub async fn sweep<S: BatchStore, A: RolloutApi>(
         out.verifying += page.len();
         let ids: Vec<Uuid> = page.iter().filter_map(|i| i.mailbox_id).collect();
         let read: HashMap<Uuid, Mailbox> =
-            api.mailboxes_by_ids(&ids).await?.into_iter().map(|m| (m.id, m)).collect();
+            dataverse.mailboxes_by_ids(&ids).await?.into_iter().map(|m| (m.id, m)).collect();
         let at = now();
         for item in &page {
             let mailbox = item.mailbox_id.and_then(|id| read.get(&id));
-            let Some(t) = settle(api, batch, &options, retry, metrics, item, mailbox, at).await else {
+            let Some(t) = settle(dataverse, batch, &options, retry, metrics, item, mailbox, at).await else {
                 continue;
             };
             if store.transition(batch.id, t, at).await? {
@@ -74,8 +74,8 @@ pub async fn sweep<S: BatchStore, A: RolloutApi>(
 
 /// The transition that records what the mailbox shows, if its process has ended.
 #[allow(clippy::too_many_arguments)]
-async fn settle<A: RolloutApi>(
-    api: &A,
+async fn settle<D: DataverseOps>(
+    dataverse: &D,
     batch: &Batch,
     options: &BatchOptions,
     retry: &RetryPolicy,
@@ -102,7 +102,7 @@ async fn settle<A: RolloutApi>(
                 if options.overwrite_primary_org && !m.primary_here && retry.may_retry(item.attempts + 1) =>
             {
                 observe();
-                if let Err(e) = api.mark_primary_for_exchange_sync(m.id).await {
+                if let Err(e) = dataverse.mark_primary_for_exchange_sync(m.id).await {
                     tracing::warn!(mailbox = %m.id, error = %e, "could not mark this organization primary; next sweep tries again");
                     return None;
                 }

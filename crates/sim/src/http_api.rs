@@ -6,7 +6,7 @@ use crate::faults::{self, Fault};
 use crate::limits::Throttled;
 use crate::state::{Sim, lock};
 use crate::stats::Stats;
-use crate::webapi::error::ApiError;
+use crate::webapi::error::WebApiError;
 use crate::webapi::journal::Journal;
 use crate::webapi::{API_PREFIX, Ctx, Outcome, Request, batch, dispatch, label_for};
 use axum::body::{Body, Bytes};
@@ -64,7 +64,7 @@ fn unauthorized(sim: &Sim) -> Response {
 
 fn throttled(sim: &Sim, t: Throttled) -> Response {
     let message = lock(&sim.limits).config().message(t.limit);
-    let error = ApiError::new(429, t.limit.code(), message);
+    let error = WebApiError::new(429, t.limit.code(), message);
     let mut resp = to_response(Outcome::error(&error, 0, String::new()));
     resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(t.retry_after_secs()));
     resp
@@ -122,10 +122,10 @@ pub async fn handle(
     }
     let early = match fault {
         Some(Fault::ServerError) => {
-            Some(to_response(Outcome::error(&ApiError::unexpected(), 0, String::new())))
+            Some(to_response(Outcome::error(&WebApiError::unexpected(), 0, String::new())))
         }
         Some(Fault::Unavailable) => {
-            Some(to_response(Outcome::error(&ApiError::unavailable(), 0, String::new())))
+            Some(to_response(Outcome::error(&WebApiError::unavailable(), 0, String::new())))
         }
         Some(Fault::ExpiredToken) => {
             lock(&sim.tokens).expire(authorization, now);

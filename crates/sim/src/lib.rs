@@ -8,7 +8,6 @@
 
 pub mod auth;
 pub mod case;
-mod control;
 pub mod faults;
 mod http_api;
 pub mod limits;
@@ -20,6 +19,7 @@ pub mod rng;
 pub mod schema;
 pub mod seed;
 mod server;
+mod sim_endpoints;
 pub mod state;
 pub mod stats;
 mod token_endpoint;

@@ -3,7 +3,7 @@
 
 use crate::http_api::{self, DropConnection};
 use crate::state::{Sim, SimConfig};
-use crate::{control, token_endpoint};
+use crate::{sim_endpoints, token_endpoint};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
@@ -28,11 +28,11 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/api/data/v9.2", any(http_api::handle))
         .route("/api/data/v9.2/", any(http_api::handle))
         .route("/api/data/v9.2/{*rest}", any(http_api::handle))
-        .route("/_sim/stats", get(control::stats))
-        .route("/_sim/mailboxes", get(control::cases))
-        .route("/_sim/mailboxes/{id}", get(control::mailbox))
-        .route("/_sim/reset", post(control::reset))
-        .route("/_sim/tokens/expire", post(control::expire_tokens))
+        .route("/_sim/stats", get(sim_endpoints::stats))
+        .route("/_sim/mailboxes", get(sim_endpoints::cases))
+        .route("/_sim/mailboxes/{id}", get(sim_endpoints::mailbox))
+        .route("/_sim/reset", post(sim_endpoints::reset))
+        .route("/_sim/tokens/expire", post(sim_endpoints::expire_tokens))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(sim)
 }

@@ -1,14 +1,17 @@
 //! The running simulator's shared state: configuration, the org, limits, tokens and counters.
 
 use crate::auth::{ClientCredential, TokenStore, default_client};
+use crate::case::Case;
 use crate::limits::{LimitConfig, Limits};
 use crate::org::Org;
 use crate::profile::Profile;
 use crate::rng::Rng;
 use crate::seed::{AppUser, seed_org};
 use crate::stats::Stats;
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
+use uuid::Uuid;
 
 /// What the simulator is started with.
 #[derive(Debug, Clone)]
@@ -79,6 +82,21 @@ impl Sim {
         lock(&self.limits).reset();
         lock(&self.stats).reset();
         *lock(&self.fault_rng) = Rng::derive(self.config.seed, "faults");
+    }
+
+    /// The seeded mailboxes (`wanted`: of one case only), ids sorted, by case name.
+    pub fn mailboxes_by_case(&self, wanted: Option<Case>) -> BTreeMap<&'static str, Vec<Uuid>> {
+        let org = lock(&self.org);
+        let mut out: BTreeMap<&'static str, Vec<Uuid>> = BTreeMap::new();
+        for (id, m) in &org.mailboxes {
+            if wanted.is_none_or(|w| w == m.case) {
+                out.entry(m.case.name()).or_default().push(*id);
+            }
+        }
+        for ids in out.values_mut() {
+            ids.sort();
+        }
+        out
     }
 
     /// Root of the Web API, e.g. `http://127.0.0.1:8080/api/data/v9.2`.

@@ -1,7 +1,9 @@
 //! Batches and their mailbox items: the [`BatchStore`] trait and its two implementations,
 //! SQLite (embedded, one file) and Redis (shared by many processes).
 
+pub mod batch_control;
 pub mod batch_store;
+pub mod clock;
 pub mod error;
 mod ids;
 pub mod model;
@@ -10,6 +12,6 @@ pub mod sqlite_store;
 
 pub use batch_store::{BatchStore, StoreResult, all_items};
 pub use error::StoreError;
-pub use model::{Batch, BatchId, DueSummary, Item, ItemError, Millis, NewBatch, Progress, Transition};
+pub use model::{Batch, BatchId, DueSummary, Item, ItemError, Millis, NewBatch, Transition};
 pub use redis_store::RedisStore;
 pub use sqlite_store::SqliteStore;

@@ -1,9 +1,9 @@
 //! What the store holds: batches, their mailbox items, transitions between item states, and
 //! the exact counters of a batch's progress.
 
+pub(crate) use activator_core::Progress;
 use activator_core::{BatchState, ItemState, Step};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 pub type BatchId = Uuid;
@@ -103,26 +103,6 @@ impl Transition {
 /// Checks a batch control change against the state machine before a store applies it.
 pub fn check_batch_change(from: BatchState, to: BatchState) -> Result<(), String> {
     if from.can_become(to) { Ok(()) } else { Err(format!("a batch may not go from {from} to {to}")) }
-}
-
-/// Exact counts of a batch's items: by state, and by (step, state).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Progress {
-    pub total: u64,
-    pub by_state: BTreeMap<ItemState, u64>,
-    /// Items by the step they are at; items without a step are not counted here.
-    pub by_step: BTreeMap<Step, BTreeMap<ItemState, u64>>,
-}
-
-impl Progress {
-    pub fn count(&self, state: ItemState) -> u64 {
-        self.by_state.get(&state).copied().unwrap_or(0)
-    }
-
-    /// Items that will change no more.
-    pub fn finished(&self) -> u64 {
-        ItemState::ALL.iter().filter(|s| s.is_final()).map(|s| self.count(*s)).sum()
-    }
 }
 
 /// How much of a batch's work is due, without reading it: see [`crate::BatchStore::due_summary`].

@@ -59,6 +59,44 @@ pub fn example(name: &str) -> PathBuf {
     profile_dir().join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// Spawns `cmd` and returns it with the rest of the first line, on its stdout or stderr, that
+/// starts with `prefix` (such as the address a server bound to). Both streams are passed on to
+/// the test's stderr, so a failing test shows what the process said. Panics when the process
+/// says no such line within two minutes.
+pub fn spawn_announcing(mut cmd: Command, prefix: &str) -> (Running, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let program = std::path::Path::new(cmd.get_program());
+    let name = program.file_name().and_then(|n| n.to_str()).unwrap_or("process").to_string();
+    let (tx, rx) = mpsc::channel();
+    let streams: [Box<dyn std::io::Read + Send>; 2] = [
+        Box::new(child.stdout.take().unwrap_or_else(|| panic!("no stdout"))),
+        Box::new(child.stderr.take().unwrap_or_else(|| panic!("no stderr"))),
+    ];
+    for stream in streams {
+        let (tx, prefix, name) = (tx.clone(), prefix.to_string(), name.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                eprintln!("{name}: {line}");
+                if let Some(rest) = line.strip_prefix(&prefix) {
+                    let _ = tx.send(rest.trim().to_string());
+                }
+            }
+        });
+    }
+    let running = Running(child);
+    let said = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("{name} never said \"{prefix}…\": {e}"));
+    (running, said)
+}
+
 /// A child process killed when dropped, so a failing test leaves nothing running.
 #[derive(Debug)]
 pub struct Running(pub std::process::Child);

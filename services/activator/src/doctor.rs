@@ -1,10 +1,9 @@
 //! `activator doctor`: prints one line per check, with the remedy for anything wrong.
 
-use crate::environment;
+use crate::args::EnvironmentArgs;
 use anyhow::Result;
 use dataverse::doctor::{Verdict, diagnose};
-use dataverse::{ClientOptions, Dataverse};
-use std::path::PathBuf;
+use dataverse::{Dataverse, DataverseOptions};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -13,18 +12,14 @@ use std::path::PathBuf;
     Exit status: 0 when everything needed is in place, 1 otherwise."
 )]
 pub struct Args {
-    /// TOML file with [environments.NAME] tables.
-    #[arg(long, value_name = "FILE.toml")]
-    config: Option<PathBuf>,
-    /// Which environment of the file to check.
-    #[arg(long)]
-    environment: Option<String>,
+    #[command(flatten)]
+    env: EnvironmentArgs,
 }
 
 pub async fn run(args: Args) -> Result<i32> {
-    let env = environment::load(args.config.as_deref(), args.environment.as_deref())?;
+    let env = args.env.load()?;
     println!("checking environment {} at {}", env.name, env.url);
-    let options = ClientOptions { batching: None, ..ClientOptions::default() };
+    let options = DataverseOptions { batching: None, ..DataverseOptions::default() };
     let dv = Dataverse::new(&env.url, env.credentials, options)?;
     let findings = diagnose(&dv).await;
     let mut failed = false;

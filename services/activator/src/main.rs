@@ -1,13 +1,9 @@
 //! `activator`: every role of the product, by subcommand.
 
-mod api;
-mod api_args;
-mod api_client;
-mod client_args;
-mod client_cmds;
-mod clients;
+mod api_commands;
+mod api_server;
+mod args;
 mod doctor;
-mod environment;
 mod progress;
 mod readiness;
 mod run;
@@ -15,9 +11,10 @@ mod serve;
 mod signals;
 mod worker;
 
+use activator_core::BatchAction;
 use anyhow::Result;
+use api_commands::batch_action;
 use clap::{Parser, Subcommand};
-use client_cmds::control::Action;
 
 /// Rolls out Dynamics 365 App for Outlook to many mailboxes, within Dataverse's limits.
 #[derive(Debug, Parser)]
@@ -34,31 +31,31 @@ enum Command {
     /// Run jobs and conduct batches over Redis, together with any number of other workers.
     Worker(worker::Args),
     /// Serve the HTTP API over the Redis store the workers share.
-    Api(api::Args),
+    Api(api_server::Args),
     /// Serve the HTTP API and run a worker in one process (embedded store without --redis).
     Serve(serve::Args),
     /// Check that an environment has what the rollout needs; exit 0 when it does.
     Doctor(doctor::Args),
     /// Create a batch through the API from a CSV file or from mailboxes on the command line.
-    Submit(client_cmds::submit::Args),
+    Submit(api_commands::submit::Args),
     /// Show a batch's progress through the API, or list the batches, newest first.
-    Status(client_cmds::status::Args),
+    Status(api_commands::status::Args),
     /// Follow a batch through the API with progress bars until it ends.
-    Watch(client_cmds::watch::Args),
+    Watch(api_commands::watch::Args),
     /// List the failed mailboxes of a batch (step, error code, message, remedy), as a table or CSV.
-    Failures(client_cmds::failures::Args),
+    Failures(api_commands::failures::Args),
     /// Run the failed mailboxes of a batch again (a completed batch runs again).
-    #[command(after_help = client_cmds::control::EXIT_HELP)]
-    Retry(client_cmds::control::Args),
+    #[command(after_help = batch_action::EXIT_HELP)]
+    Retry(batch_action::Args),
     /// Cancel a running or paused batch: its unfinished mailboxes stop where they are.
-    #[command(after_help = client_cmds::control::EXIT_HELP)]
-    Cancel(client_cmds::control::Args),
+    #[command(after_help = batch_action::EXIT_HELP)]
+    Cancel(batch_action::Args),
     /// Pause a running batch: no new step starts until `activator resume`.
-    #[command(after_help = client_cmds::control::EXIT_HELP)]
-    Pause(client_cmds::control::Args),
+    #[command(after_help = batch_action::EXIT_HELP)]
+    Pause(batch_action::Args),
     /// Resume a paused batch.
-    #[command(after_help = client_cmds::control::EXIT_HELP)]
-    Resume(client_cmds::control::Args),
+    #[command(after_help = batch_action::EXIT_HELP)]
+    Resume(batch_action::Args),
 }
 
 #[tokio::main]
@@ -85,16 +82,16 @@ async fn run_command(command: Command) -> Result<i32> {
     Ok(match command {
         Command::Run(args) => run::run(args).await?,
         Command::Worker(args) => worker::run(args).await?,
-        Command::Api(args) => api::run(args).await?,
+        Command::Api(args) => api_server::run(args).await?,
         Command::Serve(args) => serve::run(args).await?,
         Command::Doctor(args) => doctor::run(args).await?,
-        Command::Submit(args) => client_cmds::submit::run(args).await,
-        Command::Status(args) => client_cmds::status::run(args).await,
-        Command::Watch(args) => client_cmds::watch::run(args).await,
-        Command::Failures(args) => client_cmds::failures::run(args).await,
-        Command::Retry(args) => client_cmds::control::run(Action::Retry, args).await,
-        Command::Cancel(args) => client_cmds::control::run(Action::Cancel, args).await,
-        Command::Pause(args) => client_cmds::control::run(Action::Pause, args).await,
-        Command::Resume(args) => client_cmds::control::run(Action::Resume, args).await,
+        Command::Submit(args) => api_commands::submit::run(args).await,
+        Command::Status(args) => api_commands::status::run(args).await,
+        Command::Watch(args) => api_commands::watch::run(args).await,
+        Command::Failures(args) => api_commands::failures::run(args).await,
+        Command::Retry(args) => batch_action::run(BatchAction::Retry, args).await,
+        Command::Cancel(args) => batch_action::run(BatchAction::Cancel, args).await,
+        Command::Pause(args) => batch_action::run(BatchAction::Pause, args).await,
+        Command::Resume(args) => batch_action::run(BatchAction::Resume, args).await,
     })
 }

@@ -3,13 +3,14 @@
 //! terminal, a plain line every few seconds instead. [`Bars`] draws the same for `activator run`
 //! (from the store) and `activator watch` (from the API's events).
 
+use activator_core::Progress;
 use activator_core::{ItemState, Step};
 use dataverse::Dataverse;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use store::{BatchId, BatchStore, Progress};
+use store::{BatchId, BatchStore};
 use tokio::sync::watch;
 
 const REDRAW: Duration = Duration::from_millis(250);
@@ -60,6 +61,17 @@ pub struct Bars {
     updated: bool,
 }
 
+/// A rate as people read it: one decimal below 100 a second (`29.9/s`), whole above.
+fn rate_text(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        "0/s".to_string()
+    } else if per_sec < 100.0 {
+        format!("{per_sec:.1}/s")
+    } else {
+        format!("{per_sec:.0}/s")
+    }
+}
+
 impl Bars {
     pub fn new(steps: &[Step]) -> Bars {
         let terminal = std::io::stderr().is_terminal();
@@ -71,18 +83,20 @@ impl Bars {
         let style = |template: &str| {
             ProgressStyle::with_template(template)
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = w.write_str(&rate_text(state.per_sec()));
+                })
                 .progress_chars("█▉▊▋▌▍▎▏ ")
         };
         let overall = multi.add(ProgressBar::new(0));
-        overall
-            .set_style(style("{prefix:>16} [{bar:30.green}] {pos}/{len} {per_sec:>9} ETA {eta:>4}  {msg}"));
+        overall.set_style(style("{prefix:>16} [{bar:30.green}] {pos}/{len} {rate:>9} ETA {eta:>4}  {msg}"));
         overall.set_prefix("all mailboxes");
         let steps = steps
             .iter()
             .map(|s| {
                 let bar = multi.add(ProgressBar::new(0));
                 bar.set_style(style(
-                    "{prefix:>16} [{bar:30.cyan}] {pos}/{len} {per_sec:>9} ETA {eta:>4}  {msg}",
+                    "{prefix:>16} [{bar:30.cyan}] {pos}/{len} {rate:>9} ETA {eta:>4}  {msg}",
                 ));
                 bar.set_prefix(s.name().to_string());
                 (*s, bar)
@@ -203,5 +217,14 @@ mod tests {
         assert_eq!(passed(&p, Step::TestAndEnable), 2);
         assert_eq!(passed(&p, Step::AssignRole), 1);
         assert_eq!(passed(&p, Step::DeployApp), 1);
+    }
+
+    #[test]
+    fn rates_read_as_people_write_them() {
+        assert_eq!(rate_text(29.933369766), "29.9/s");
+        assert_eq!(rate_text(0.04), "0.0/s");
+        assert_eq!(rate_text(157.4), "157/s");
+        assert_eq!(rate_text(0.0), "0/s");
+        assert_eq!(rate_text(f64::NAN), "0/s");
     }
 }

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use api::Readiness;
-use dataverse::{ClientOptions, Dataverse, EnvironmentConfig};
+use dataverse::{Dataverse, DataverseOptions, EnvironmentConfig};
 use futures_util::future::BoxFuture;
 
 #[derive(Debug)]
@@ -16,7 +16,7 @@ impl DataverseReady {
     pub fn new(environments: &[EnvironmentConfig]) -> Result<DataverseReady> {
         let mut clients = Vec::new();
         for env in environments {
-            let options = ClientOptions { batching: None, ..ClientOptions::default() };
+            let options = DataverseOptions { batching: None, ..DataverseOptions::default() };
             clients.push((env.name.clone(), Dataverse::new(&env.url, env.credentials.clone(), options)?));
         }
         Ok(DataverseReady { clients })

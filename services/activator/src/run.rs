@@ -2,20 +2,19 @@
 //! reads the mailbox list, creates or resumes the batch, plans, processes and verifies with
 //! progress bars, writes the results CSV, and exits 0 only if no mailbox failed.
 
-use crate::client_args::{EnvironmentArgs, LimitArgs};
-use crate::clients;
+use crate::args::{EnvironmentArgs, LimitArgs};
 use crate::progress;
 use crate::signals::stop_on_signals;
 use activator_core::mailbox_list::{MailboxList, parse_csv};
-use activator_core::{BatchState, ItemState, Step};
-use anyhow::{Context, Result, bail};
+use activator_core::{BatchOptions, Step};
+use anyhow::{Context, Result};
 use dataverse::Dataverse;
 use metrics::Metrics;
-use pipeline::{BatchOptions, Conducted, Queue, Runtime, RuntimeSettings, control};
-use std::collections::BTreeMap;
+use pipeline::local_run::{RunBatch, RunRequest, create_or_resume, failure_summary, step_names};
+use pipeline::{Conducted, Runtime, RuntimeSettings};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use store::{Batch, BatchStore, NewBatch, SqliteStore};
+use store::{Batch, BatchStore};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -74,25 +73,42 @@ pub async fn run(args: Args) -> Result<i32> {
     if !report_rows(&args.csv, &list, args.strict) {
         return Ok(2);
     }
-    let options = BatchOptions {
+    let batch_options = BatchOptions {
         configure_org: args.configure_org,
         overwrite_primary_org: args.overwrite_primary_org,
         test_timeout_secs: args.timeout_secs,
         deploy_timeout_secs: args.timeout_secs,
     };
     let metrics = Arc::new(Metrics::new());
-    let dv = clients::connect(&env, args.limits.observed_options(&metrics)?, None).await?;
-
-    let store = Arc::new(SqliteStore::open(&args.state).await?);
-    let batch = create_or_resume(&*store, &env.name, &args, &list, &options).await?;
     let mut settings = RuntimeSettings::new(format!("run-{}", pipeline::worker_name()));
     settings.concurrency = args.concurrency;
     settings.max_attempts = args.max_attempts;
-    let queue = Queue::sqlite_on(store.pool(), &settings.tuning).await?;
-    let runtime = Runtime::new(Arc::clone(&store), Arc::clone(&dv), queue, metrics, settings);
+    let options = args.limits.observed_options(&metrics)?;
+    let runtime = Runtime::embedded(&args.state, &env, options, metrics, settings).await?;
+    let (store, dv) = (Arc::clone(&runtime.store), Arc::clone(&runtime.dataverse));
+    let request = RunRequest {
+        environment: env.name.clone(),
+        steps: args.steps.clone(),
+        mailboxes: list.mailboxes.clone(),
+        options: batch_options,
+        retry_failed: args.retry_failed,
+    };
+    let batch = match create_or_resume(&*store, &request).await? {
+        RunBatch::Created(batch) => {
+            println!("batch {}: {} mailboxes, steps {}", batch.id, batch.total, step_names(&batch.steps));
+            batch
+        }
+        RunBatch::Resumed { batch, before, retried } => {
+            println!("resuming batch {}: {}", batch.id, progress::summary_line(&before));
+            if retried > 0 {
+                println!("{retried} failed mailboxes start again");
+            }
+            batch
+        }
+    };
     // This process owns the state file: whatever an earlier run left queued or running is
     // planned again (checked against Dataverse) before anything is sent.
-    runtime.feeder.recover_all(&*store, batch.id, pipeline::clock::now()).await?;
+    runtime.feeder.recover_all(&*store, batch.id, store::clock::now()).await?;
 
     let stop = stop_on_signals();
     let (done_tx, done_rx) = tokio::sync::watch::channel(false);
@@ -159,69 +175,6 @@ fn report_rows(path: &Path, list: &MailboxList, strict: bool) -> bool {
     true
 }
 
-async fn create_or_resume<S: BatchStore>(
-    store: &S,
-    environment: &str,
-    args: &Args,
-    list: &MailboxList,
-    options: &BatchOptions,
-) -> Result<Batch> {
-    let mut steps = args.steps.clone();
-    steps.sort();
-    steps.dedup();
-    let key = run_key(environment, &steps, &list.mailboxes, options);
-    let new = NewBatch {
-        idempotency_key: Some(key),
-        environment: environment.to_string(),
-        steps,
-        options: options.to_json(),
-        mailboxes: list.mailboxes.clone(),
-    };
-    let (batch, created) = store.create_batch(new, pipeline::clock::now()).await?;
-    if created {
-        println!("batch {}: {} mailboxes, steps {}", batch.id, batch.total, names(&batch.steps));
-        return Ok(batch);
-    }
-    let progress = store.progress(batch.id).await?;
-    println!("resuming batch {}: {}", batch.id, progress::summary_line(&progress));
-    if batch.state == BatchState::Cancelled {
-        bail!("batch {} was cancelled; start a new state file to run this list again", batch.id);
-    }
-    if args.retry_failed {
-        let retried = control::retry(store, batch.id).await?.retried;
-        if retried > 0 {
-            println!("{retried} failed mailboxes start again");
-        }
-    }
-    if batch.state == BatchState::Paused {
-        control::resume(store, batch.id).await?;
-    }
-    Ok(store.batch(batch.id).await?.unwrap_or(batch))
-}
-
-/// Same environment, steps, options and list: the same batch (so a rerun resumes it).
-fn run_key(environment: &str, steps: &[Step], mailboxes: &[String], options: &BatchOptions) -> String {
-    // FNV-1a: stable across builds and platforms, unlike std's hasher.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |s: &str| {
-        for b in s.bytes().chain([0u8]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
-    eat(environment);
-    eat(&names(steps));
-    eat(&options.to_json().to_string());
-    for m in mailboxes {
-        eat(&m.to_lowercase());
-    }
-    format!("run:{h:016x}:{}", mailboxes.len())
-}
-
-fn names(steps: &[Step]) -> String {
-    steps.iter().map(|s| s.name()).collect::<Vec<_>>().join(",")
-}
-
 fn results_path(args: &Args) -> PathBuf {
     args.results.clone().unwrap_or_else(|| {
         let stem = args
@@ -247,16 +200,4 @@ async fn finish<S: BatchStore>(store: &S, dv: &Dataverse, batch: &Batch, args: &
     println!("results: {}", path.display());
     let failed: u64 = failures.values().sum();
     Ok(i32::from(failed > 0))
-}
-
-async fn failure_summary<S: BatchStore>(store: &S, batch: &Batch) -> Result<BTreeMap<(String, String), u64>> {
-    let mut out = BTreeMap::new();
-    for item in store::all_items(store, batch.id, Some(ItemState::Failed)).await? {
-        let (code, remedy) = item
-            .error
-            .map(|e| (e.code, e.remedy.unwrap_or_default()))
-            .unwrap_or_else(|| ("unknown".into(), String::new()));
-        *out.entry((code, remedy)).or_insert(0) += 1;
-    }
-    Ok(out)
 }

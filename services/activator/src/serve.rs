@@ -2,18 +2,16 @@
 //! jobs live in one SQLite file and this process does all the work; with `--redis`, it is an
 //! `activator api` and an `activator worker` at once, beside any number of others.
 
-use crate::api_args::{self, ApiArgs};
-use crate::client_args::{EnvironmentArgs, LimitArgs};
-use crate::clients;
+use crate::args::{EnvironmentArgs, JobArgs, LimitArgs, RedisArgs, ServerArgs, server};
 use crate::signals::stop_on_signals;
-use crate::worker::{self, JobArgs, RedisArgs};
+use crate::worker::{self, budget_gauges};
 use anyhow::{Context, Result};
 use dataverse::{Dataverse, EnvironmentConfig};
 use metrics::Metrics;
-use pipeline::{Queue, Runtime};
+use pipeline::Runtime;
 use std::path::PathBuf;
 use std::sync::Arc;
-use store::{BatchStore, SqliteStore};
+use store::BatchStore;
 use tokio::sync::watch;
 
 #[derive(Debug, clap::Args)]
@@ -30,7 +28,7 @@ pub struct Args {
     #[command(flatten)]
     jobs: JobArgs,
     #[command(flatten)]
-    api: ApiArgs,
+    server: ServerArgs,
     #[command(flatten)]
     env: EnvironmentArgs,
     #[command(flatten)]
@@ -40,28 +38,24 @@ pub struct Args {
 pub async fn run(args: Args) -> Result<i32> {
     let env = args.env.load()?;
     let metrics = Arc::new(Metrics::new());
+    let options = args.limits.observed_options(&metrics)?;
     let stop = stop_on_signals();
-    match args.redis.redis.as_deref() {
+    match args.redis.location() {
         Some(redis) => {
-            let runtime =
-                worker::redis_runtime(redis, &args.redis.namespace, &args.jobs, &env, &args.limits, metrics)
-                    .await?;
-            both(&runtime, &env, &args.api, stop).await?;
+            let settings = args.jobs.settings(pipeline::worker_name());
+            let runtime = Runtime::redis(&redis, &env, options, metrics, settings).await?;
+            both(&runtime, &env, &args.server, stop).await?;
         }
         None => {
-            let options = args.limits.observed_options(&metrics)?;
-            let dv = clients::connect(&env, options, None).await?;
-            let store = Arc::new(SqliteStore::open(&args.state).await?);
             let settings = args.jobs.settings(format!("serve-{}", pipeline::worker_name()));
-            let queue = Queue::sqlite_on(store.pool(), &settings.tuning).await?;
-            let runtime = Runtime::new(store, dv, queue, metrics, settings);
+            let runtime = Runtime::embedded(&args.state, &env, options, metrics, settings).await?;
             // This process owns the state file: what an earlier one left queued or running is
             // planned again (checked against Dataverse) before anything is sent.
             runtime
                 .recover_open_batches(&env.name)
                 .await
                 .with_context(|| format!("cannot take up the batches in {}", args.state.display()))?;
-            both(&runtime, &env, &args.api, stop).await?;
+            both(&runtime, &env, &args.server, stop).await?;
         }
     }
     Ok(0)
@@ -71,24 +65,21 @@ pub async fn run(args: Args) -> Result<i32> {
 async fn both<S: BatchStore>(
     runtime: &Runtime<S, Dataverse>,
     env: &EnvironmentConfig,
-    api: &ApiArgs,
+    server: &ServerArgs,
     stop: watch::Receiver<bool>,
 ) -> Result<()> {
     let environments = std::slice::from_ref(env);
-    // The budget gauges come from this process's own limiters.
-    let dv = Arc::clone(&runtime.api);
-    let budgets: api::ScrapeHook = Arc::new(move |m| pipeline::request_metrics::refresh_budgets(&dv, m));
-    let server = api.start(
+    let api = server.start(
         Arc::clone(&runtime.store),
         Arc::clone(&runtime.metrics),
         environments,
-        Some(budgets),
+        Some(budget_gauges(&runtime.dataverse)),
         stop.clone(),
     );
-    let server = server.await?;
+    let api = api.await?;
     if let Err(e) = worker::work(runtime, env, stop).await {
-        server.abort();
+        api.abort();
         return Err(e);
     }
-    api_args::finish(server).await
+    server::finish(api).await
 }

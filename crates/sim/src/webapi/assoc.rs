@@ -3,39 +3,38 @@
 
 use crate::org::guid_of;
 use crate::schema::{ROLES, SYSTEMUSERS};
-use crate::webapi::error::ApiError;
+use crate::webapi::error::WebApiError;
 use crate::webapi::journal::Journal;
 use crate::webapi::read::retrieve_multiple;
 use crate::webapi::{Ctx, Outcome, Request};
 use serde_json::Value;
 use uuid::Uuid;
 
-fn require_user(ctx: &Ctx<'_>, user: Uuid) -> Result<(), ApiError> {
+fn require_user(ctx: &Ctx<'_>, user: Uuid) -> Result<(), WebApiError> {
     match ctx.org.row("systemusers", &user) {
         Some(_) => Ok(()),
-        None => Err(ApiError::row_not_found(SYSTEMUSERS.logical, &user)),
+        None => Err(WebApiError::row_not_found(SYSTEMUSERS.logical, &user)),
     }
 }
 
-pub fn list(ctx: &mut Ctx<'_>, user: Uuid, req: &Request<'_>, label: &str) -> Result<Outcome, ApiError> {
+pub fn list(ctx: &mut Ctx<'_>, user: Uuid, req: &Request<'_>, label: &str) -> Result<Outcome, WebApiError> {
     require_user(ctx, user)?;
     let roles = ctx.org.user_roles.get(&user).cloned().unwrap_or_default();
     retrieve_multiple(ctx, &ROLES, req, Some(&roles), label)
 }
 
 /// Reads the role id out of `{"@odata.id": ".../roles(<id>)"}` (absolute or relative).
-fn role_from_body(body: &[u8]) -> Result<Uuid, ApiError> {
+fn role_from_body(body: &[u8]) -> Result<Uuid, WebApiError> {
     let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::payload("systemuserroles_association", format!("Invalid JSON. {e}")))?;
+        .map_err(|e| WebApiError::payload("systemuserroles_association", format!("Invalid JSON. {e}")))?;
     let id = value
         .get("@odata.id")
         .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad_query("The request body must contain an '@odata.id' naming the role, e.g. {\"@odata.id\":\"<org>/api/data/v9.2/roles(<id>)\"}."))?;
-    let key = id
-        .rsplit_once("roles(")
-        .and_then(|(_, rest)| rest.strip_suffix(')'))
-        .ok_or_else(|| ApiError::bad_query(format!("The '@odata.id' value '{id}' does not name a role.")))?;
-    Uuid::parse_str(key).map_err(|_| ApiError::bad_query("Bad Request - Error in query syntax."))
+        .ok_or_else(|| WebApiError::bad_query("The request body must contain an '@odata.id' naming the role, e.g. {\"@odata.id\":\"<org>/api/data/v9.2/roles(<id>)\"}."))?;
+    let key = id.rsplit_once("roles(").and_then(|(_, rest)| rest.strip_suffix(')')).ok_or_else(|| {
+        WebApiError::bad_query(format!("The '@odata.id' value '{id}' does not name a role."))
+    })?;
+    Uuid::parse_str(key).map_err(|_| WebApiError::bad_query("Bad Request - Error in query syntax."))
 }
 
 pub fn associate(
@@ -44,16 +43,16 @@ pub fn associate(
     req: &Request<'_>,
     journal: &mut Journal,
     label: &str,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, WebApiError> {
     require_user(ctx, user)?;
     let role = role_from_body(req.body)?;
     let role_row =
-        ctx.org.row("roles", &role).ok_or_else(|| ApiError::row_not_found(ROLES.logical, &role))?;
+        ctx.org.row("roles", &role).ok_or_else(|| WebApiError::row_not_found(ROLES.logical, &role))?;
     let role_unit = guid_of(role_row, "_businessunitid_value");
     let user_unit = ctx.org.row("systemusers", &user).and_then(|u| guid_of(u, "_businessunitid_value"));
     if role_unit != user_unit {
         // Dataverse refuses roles of another business unit; its exact code is not documented.
-        return Err(ApiError::new(
+        return Err(WebApiError::new(
             400,
             "0x80040227",
             format!(
@@ -62,7 +61,7 @@ pub fn associate(
         ));
     }
     if ctx.org.user_roles.get(&user).is_some_and(|r| r.contains(&role)) {
-        return Err(ApiError::duplicate_key());
+        return Err(WebApiError::duplicate_key());
     }
     journal.roles(ctx.org, user);
     let mailbox = ctx.org.user_mailbox.get(&user).copied();
@@ -81,7 +80,7 @@ pub fn disassociate(
     req: &Request<'_>,
     journal: &mut Journal,
     label: &str,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, WebApiError> {
     require_user(ctx, user)?;
     // Either `.../systemuserroles_association(<role>)/$ref` or `.../$ref?$id=<role url>`.
     let role = match role {
@@ -91,13 +90,13 @@ pub fn disassociate(
                 .query
                 .split('&')
                 .find_map(|p| p.strip_prefix("$id="))
-                .ok_or_else(|| ApiError::bad_query("Name the role to remove: .../systemuserroles_association(<roleid>)/$ref or $id=<role URL>."))?;
+                .ok_or_else(|| WebApiError::bad_query("Name the role to remove: .../systemuserroles_association(<roleid>)/$ref or $id=<role URL>."))?;
             let id = crate::webapi::query::decode(id)?;
             role_from_body(serde_json::json!({"@odata.id": id}).to_string().as_bytes())?
         }
     };
     if !ctx.org.user_roles.get(&user).is_some_and(|r| r.contains(&role)) {
-        return Err(ApiError::row_not_found(ROLES.logical, &role));
+        return Err(WebApiError::row_not_found(ROLES.logical, &role));
     }
     journal.roles(ctx.org, user);
     if let Some(m) = ctx.org.user_mailbox.get(&user).copied() {

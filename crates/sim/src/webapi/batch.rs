@@ -4,7 +4,7 @@
 //! The batch counts as one request toward the request limit; its execution time is the sum of
 //! its operations'.
 
-use crate::webapi::error::ApiError;
+use crate::webapi::error::WebApiError;
 use crate::webapi::journal::Journal;
 use crate::webapi::multipart::{self, BatchItem, BatchResponseItem, InnerRequest, InnerResponse};
 use crate::webapi::query::Prefer;
@@ -24,7 +24,7 @@ pub struct BatchOutcome {
 static BOUNDARY_SEQ: AtomicU64 = AtomicU64::new(1);
 
 /// Splits an inner request URL into the path under the Web API root and the query string.
-fn relative_target(url: &str) -> Result<(&str, &str), ApiError> {
+fn relative_target(url: &str) -> Result<(&str, &str), WebApiError> {
     let without_host = match url.find("://") {
         Some(i) => {
             let rest = &url[i + 3..];
@@ -35,7 +35,7 @@ fn relative_target(url: &str) -> Result<(&str, &str), ApiError> {
     let path_and_query = match without_host.strip_prefix(API_PREFIX) {
         Some(rest) => rest.trim_start_matches('/'),
         None if without_host.starts_with('/') => {
-            return Err(ApiError::bad_query(format!(
+            return Err(WebApiError::bad_query(format!(
                 "The URL '{url}' in the batch is not under {API_PREFIX}/."
             )));
         }
@@ -73,14 +73,16 @@ pub fn execute(ctx: &mut Ctx<'_>, req: &Request<'_>) -> BatchOutcome {
     }
 }
 
-fn run(ctx: &mut Ctx<'_>, req: &Request<'_>) -> Result<BatchOutcome, ApiError> {
+fn run(ctx: &mut Ctx<'_>, req: &Request<'_>) -> Result<BatchOutcome, WebApiError> {
     if req.method != "POST" {
-        return Err(ApiError::no_resource(&format!("{}/$batch", ctx.base)));
+        return Err(WebApiError::no_resource(&format!("{}/$batch", ctx.base)));
     }
     let boundary = req.header("content-type").and_then(multipart::boundary_of).ok_or_else(|| {
-        ApiError::bad_query("The batch request must have a Content-Type of multipart/mixed with a boundary.")
+        WebApiError::bad_query(
+            "The batch request must have a Content-Type of multipart/mixed with a boundary.",
+        )
     })?;
-    let items = multipart::parse_batch(req.body, &boundary).map_err(|e| ApiError::bad_query(e.0))?;
+    let items = multipart::parse_batch(req.body, &boundary).map_err(|e| WebApiError::bad_query(e.0))?;
     let total: usize = items
         .iter()
         .map(|i| match i {
@@ -89,7 +91,7 @@ fn run(ctx: &mut Ctx<'_>, req: &Request<'_>) -> Result<BatchOutcome, ApiError> {
         })
         .sum();
     if total > MAX_OPERATIONS {
-        return Err(ApiError::bad_query(format!(
+        return Err(WebApiError::bad_query(format!(
             "The batch holds {total} operations; the maximum is {MAX_OPERATIONS}. Split it into several batches."
         )));
     }

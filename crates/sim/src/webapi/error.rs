@@ -9,13 +9,13 @@ use uuid::Uuid;
 
 /// An error answer of the Web API.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub struct WebApiError {
     pub status: u16,
     pub code: String,
     pub message: String,
 }
 
-impl ApiError {
+impl WebApiError {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
         Self { status, code: code.to_string(), message: message.into() }
     }

@@ -15,7 +15,7 @@ pub mod write;
 use crate::org::Org;
 use crate::profile::Costs;
 use crate::schema::{Table, table_by_set};
-use error::ApiError;
+use error::WebApiError;
 use journal::Journal;
 use query::decode;
 use serde_json::{Value, json};
@@ -84,7 +84,7 @@ impl Outcome {
         }
     }
 
-    pub fn error(e: &ApiError, cost_ms: u64, op: String) -> Self {
+    pub fn error(e: &WebApiError, cost_ms: u64, op: String) -> Self {
         Self {
             status: e.status,
             headers: vec![
@@ -142,15 +142,15 @@ fn split_key(segment: &str) -> (&str, Option<&str>) {
     }
 }
 
-fn parse_guid(text: &str) -> Result<Uuid, ApiError> {
+fn parse_guid(text: &str) -> Result<Uuid, WebApiError> {
     // Dataverse also takes alternate keys here (`name='x'`); the simulator only takes ids.
     if text.contains('=') {
-        return Err(ApiError::not_implemented("alternate keys"));
+        return Err(WebApiError::not_implemented("alternate keys"));
     }
-    Uuid::parse_str(text).map_err(|_| ApiError::bad_query("Bad Request - Error in query syntax."))
+    Uuid::parse_str(text).map_err(|_| WebApiError::bad_query("Bad Request - Error in query syntax."))
 }
 
-fn parse_resource(path: &str) -> Result<Resource<'static>, ApiError> {
+fn parse_resource(path: &str) -> Result<Resource<'static>, WebApiError> {
     let path = decode(path)?;
     let path = path.trim_end_matches('/');
     if path.is_empty() {
@@ -163,11 +163,11 @@ fn parse_resource(path: &str) -> Result<Resource<'static>, ApiError> {
         "$batch" if segments.len() == 1 => return Ok(Resource::Batch),
         _ => {}
     }
-    let table = table_by_set(first).ok_or_else(|| ApiError::segment_not_found(first))?;
+    let table = table_by_set(first).ok_or_else(|| WebApiError::segment_not_found(first))?;
     let Some(key) = key else {
         return match segments.len() {
             1 => Ok(Resource::Collection(table)),
-            _ => Err(ApiError::bad_query("Bad Request - Error in query syntax.")),
+            _ => Err(WebApiError::bad_query("Bad Request - Error in query syntax.")),
         };
     };
     let id = parse_guid(key)?;
@@ -177,15 +177,15 @@ fn parse_resource(path: &str) -> Result<Resource<'static>, ApiError> {
             let (nav_name, nav_key) = split_key(nav);
             if table.set != "systemusers" || nav_name != USER_ROLES {
                 return match table.column(nav_name) {
-                    Some(_) => Err(ApiError::not_implemented("reading a single property")),
-                    None => Err(ApiError::segment_not_found(nav_name)),
+                    Some(_) => Err(WebApiError::not_implemented("reading a single property")),
+                    None => Err(WebApiError::segment_not_found(nav_name)),
                 };
             }
             let role = nav_key.map(parse_guid).transpose()?;
             match rest {
                 [] => Ok(Resource::UserRoles { user: id, role, is_ref: false }),
                 ["$ref"] => Ok(Resource::UserRoles { user: id, role, is_ref: true }),
-                [other, ..] => Err(ApiError::segment_not_found(other)),
+                [other, ..] => Err(WebApiError::segment_not_found(other)),
             }
         }
     }
@@ -200,20 +200,20 @@ pub fn dispatch(ctx: &mut Ctx<'_>, req: &Request<'_>, journal: &mut Journal) -> 
     };
     let wrong_method = |req: &Request<'_>, ctx: &Ctx<'_>| {
         let url = format!("{}/{}", ctx.base, req.path);
-        Outcome::error(&ApiError::no_resource(&url), invalid_cost, "invalid".into())
+        Outcome::error(&WebApiError::no_resource(&url), invalid_cost, "invalid".into())
     };
     let label = op_label(req.method, &resource);
     let result = match (req.method, &resource) {
         ("GET", Resource::ServiceDocument) => Ok(service_document(ctx)),
         ("GET", Resource::WhoAmI) => Ok(who_am_i(ctx)),
         (_, Resource::Batch) => {
-            Err(ApiError::bad_query("A $batch request cannot be nested inside a $batch."))
+            Err(WebApiError::bad_query("A $batch request cannot be nested inside a $batch."))
         }
         ("GET", Resource::Collection(t)) => read::retrieve_multiple(ctx, t, req, None, &label),
         ("GET", Resource::Row(t, id)) => read::retrieve(ctx, t, *id, req, &label),
         ("PATCH", Resource::Row(t, id)) => write::update(ctx, t, *id, req, journal, &label),
-        ("POST", Resource::Collection(_)) => Err(ApiError::not_implemented("creating rows")),
-        ("DELETE", Resource::Row(..)) => Err(ApiError::not_implemented("deleting rows")),
+        ("POST", Resource::Collection(_)) => Err(WebApiError::not_implemented("creating rows")),
+        ("DELETE", Resource::Row(..)) => Err(WebApiError::not_implemented("deleting rows")),
         ("GET", Resource::UserRoles { user, role: None, is_ref: false }) => {
             assoc::list(ctx, *user, req, &label)
         }
@@ -299,7 +299,7 @@ mod tests {
 
     #[test]
     fn bad_paths_get_dataverse_errors() {
-        assert_eq!(parse_resource("accounts").map(|_| ()), Err(ApiError::segment_not_found("accounts")));
+        assert_eq!(parse_resource("accounts").map(|_| ()), Err(WebApiError::segment_not_found("accounts")));
         assert_eq!(parse_resource("Mailboxes").map(|_| ()).map_err(|e| e.status), Err(404));
         assert_eq!(parse_resource("mailboxes(not-a-guid)").map(|_| ()).map_err(|e| e.status), Err(400));
     }

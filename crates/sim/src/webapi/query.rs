@@ -3,7 +3,7 @@
 
 use crate::odata::filter::{self, Filter, FilterError};
 use crate::schema::Table;
-use crate::webapi::error::ApiError;
+use crate::webapi::error::WebApiError;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use uuid::Uuid;
 
@@ -22,23 +22,25 @@ pub struct QueryOptions {
 }
 
 /// Decodes one query-string component as ASP.NET does (`+` is a space).
-pub fn decode(component: &str) -> Result<String, ApiError> {
+pub fn decode(component: &str) -> Result<String, WebApiError> {
     let spaced = component.replace('+', " ");
     percent_decode_str(&spaced)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| ApiError::bad_query("The query string is not valid UTF-8 after percent-decoding."))
+        .map_err(|_| WebApiError::bad_query("The query string is not valid UTF-8 after percent-decoding."))
 }
 
-fn filter_error(e: FilterError) -> ApiError {
+fn filter_error(e: FilterError) -> WebApiError {
     match e {
-        FilterError::UnknownProperty { property, entity } => ApiError::unknown_property(&property, &entity),
-        other => ApiError::bad_query(other.to_string()),
+        FilterError::UnknownProperty { property, entity } => {
+            WebApiError::unknown_property(&property, &entity)
+        }
+        other => WebApiError::bad_query(other.to_string()),
     }
 }
 
 /// Reads the query string of a request against `table`.
-pub fn parse(raw: &str, table: &Table) -> Result<QueryOptions, ApiError> {
+pub fn parse(raw: &str, table: &Table) -> Result<QueryOptions, WebApiError> {
     let mut out = QueryOptions::default();
     let mut kept = Vec::new();
     for pair in raw.split('&').filter(|p| !p.is_empty()) {
@@ -49,7 +51,8 @@ pub fn parse(raw: &str, table: &Table) -> Result<QueryOptions, ApiError> {
             "$select" => {
                 let mut cols = Vec::new();
                 for c in value.split(',').map(str::trim) {
-                    let col = table.column(c).ok_or_else(|| ApiError::unknown_property(c, table.logical))?;
+                    let col =
+                        table.column(c).ok_or_else(|| WebApiError::unknown_property(c, table.logical))?;
                     cols.push(col.name);
                 }
                 out.select = Some(cols);
@@ -57,7 +60,7 @@ pub fn parse(raw: &str, table: &Table) -> Result<QueryOptions, ApiError> {
             "$filter" => out.filter = Some(filter::parse(&value, table).map_err(filter_error)?),
             "$top" => {
                 let top = value.trim().parse::<usize>().map_err(|_| {
-                    ApiError::bad_query(format!("Invalid value '{value}' for $top query option found. The $top query option requires a non-negative integer value."))
+                    WebApiError::bad_query(format!("Invalid value '{value}' for $top query option found. The $top query option requires a non-negative integer value."))
                 })?;
                 out.top = Some(top);
             }
@@ -66,10 +69,12 @@ pub fn parse(raw: &str, table: &Table) -> Result<QueryOptions, ApiError> {
                 continue;
             }
             "$orderby" | "$expand" | "$apply" | "$count" | "$search" | "$skip" => {
-                return Err(ApiError::not_implemented(&format!("the {name} query option")));
+                return Err(WebApiError::not_implemented(&format!("the {name} query option")));
             }
             other if other.starts_with('$') => {
-                return Err(ApiError::bad_query(format!("The query parameter '{other}' is not supported.")));
+                return Err(WebApiError::bad_query(format!(
+                    "The query parameter '{other}' is not supported."
+                )));
             }
             _ => {}
         }
@@ -98,8 +103,8 @@ pub fn page_of(token: &str) -> usize {
         .unwrap_or(1)
 }
 
-fn parse_skiptoken(value: &str) -> Result<Uuid, ApiError> {
-    let bad = || ApiError::bad_query("The $skiptoken is not valid: follow @odata.nextLink unchanged.");
+fn parse_skiptoken(value: &str) -> Result<Uuid, WebApiError> {
+    let bad = || WebApiError::bad_query("The $skiptoken is not valid: follow @odata.nextLink unchanged.");
     let inner = value.split("pagingcookie=\"").nth(1).ok_or_else(bad)?;
     let id = inner.split('"').next().ok_or_else(bad)?;
     Uuid::parse_str(id.trim_matches(|c| c == '{' || c == '}')).map_err(|_| bad())
@@ -114,14 +119,14 @@ pub struct Prefer {
 }
 
 impl Prefer {
-    pub fn parse<'a>(values: impl Iterator<Item = &'a str>) -> Result<Prefer, ApiError> {
+    pub fn parse<'a>(values: impl Iterator<Item = &'a str>) -> Result<Prefer, WebApiError> {
         let mut p = Prefer::default();
         for part in values.flat_map(|v| v.split(',')).map(str::trim) {
             let (name, value) = part.split_once('=').map_or((part, ""), |(n, v)| (n.trim(), v.trim()));
             match name {
                 "odata.maxpagesize" => {
                     let n = value.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                        ApiError::bad_query(format!("The Prefer header value 'odata.maxpagesize={value}' is not valid: use a positive whole number."))
+                        WebApiError::bad_query(format!("The Prefer header value 'odata.maxpagesize={value}' is not valid: use a positive whole number."))
                     })?;
                     p.max_page_size = Some(n.min(MAX_PAGE_SIZE));
                 }

@@ -3,7 +3,7 @@
 
 use crate::org::Row;
 use crate::schema::Table;
-use crate::webapi::error::ApiError;
+use crate::webapi::error::WebApiError;
 use crate::webapi::query::{self, MAX_PAGE_SIZE, Prefer, QueryOptions};
 use crate::webapi::{Ctx, Outcome, Request};
 use serde_json::{Map, Value, json};
@@ -48,9 +48,9 @@ pub fn retrieve(
     id: Uuid,
     req: &Request<'_>,
     label: &str,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, WebApiError> {
     let opts = query::parse(req.query, table)?;
-    let row = ctx.org.row(table.set, &id).ok_or_else(|| ApiError::row_not_found(table.logical, &id))?;
+    let row = ctx.org.row(table.set, &id).ok_or_else(|| WebApiError::row_not_found(table.logical, &id))?;
     let mut body = project(row, table, opts.select.as_deref());
     if let Value::Object(map) = &mut body {
         map.insert(
@@ -68,7 +68,7 @@ pub fn retrieve_multiple(
     req: &Request<'_>,
     within: Option<&BTreeSet<Uuid>>,
     label: &str,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, WebApiError> {
     let opts = query::parse(req.query, table)?;
     let prefer = Prefer::parse(req.headers_named("prefer"))?;
     // With $top Dataverse returns at most that many rows and no next link.
@@ -77,7 +77,7 @@ pub fn retrieve_multiple(
         None => prefer.max_page_size.unwrap_or(MAX_PAGE_SIZE),
     };
     let Some(rows) = ctx.org.table(table.set) else {
-        return Err(ApiError::segment_not_found(table.set));
+        return Err(WebApiError::segment_not_found(table.set));
     };
     let (page, more) = collect_page(rows, table, &opts, within, limit);
     let mut body = Map::new();

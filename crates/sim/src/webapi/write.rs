@@ -4,7 +4,7 @@
 use crate::case::Case;
 use crate::org::{Process, Row, int_of};
 use crate::schema::{ColType, Table};
-use crate::webapi::error::ApiError;
+use crate::webapi::error::WebApiError;
 use crate::webapi::journal::Journal;
 use crate::webapi::query::{self, Prefer};
 use crate::webapi::read::{etag, project};
@@ -38,11 +38,11 @@ fn type_error(value: &Value, ty: ColType) -> Option<String> {
 
 /// Reads and validates a PATCH body: only known columns of the right type and range. Read-only
 /// columns are dropped, as Dataverse ignores attributes not valid for update.
-fn read_body(table: &Table, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+fn read_body(table: &Table, body: &[u8]) -> Result<Map<String, Value>, WebApiError> {
     let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::payload(table.set, format!("Invalid JSON. {e}")))?;
+        .map_err(|e| WebApiError::payload(table.set, format!("Invalid JSON. {e}")))?;
     let Value::Object(map) = value else {
-        return Err(ApiError::payload(table.set, "The request body must be a JSON object."));
+        return Err(WebApiError::payload(table.set, "The request body must be a JSON object."));
     };
     let mut changes = Map::new();
     for (name, value) in map {
@@ -50,21 +50,21 @@ fn read_body(table: &Table, body: &[u8]) -> Result<Map<String, Value>, ApiError>
             continue;
         }
         if name.contains("@odata.bind") {
-            return Err(ApiError::not_implemented("setting lookups with @odata.bind"));
+            return Err(WebApiError::not_implemented("setting lookups with @odata.bind"));
         }
         let col = table.column(&name).ok_or_else(|| {
-            ApiError::payload(
+            WebApiError::payload(
                 table.set,
                 format!("The property '{name}' does not exist on type 'Microsoft.Dynamics.CRM.{}'. Make sure to only use property names that are defined by the type or mark the type as open type.", table.logical),
             )
         })?;
         if let Some(msg) = type_error(&value, col.ty) {
-            return Err(ApiError::payload(table.set, msg));
+            return Err(WebApiError::payload(table.set, msg));
         }
         if let (Some(allowed), Some(v)) = (col.allowed, value.as_i64())
             && !allowed.contains(&v)
         {
-            return Err(ApiError::out_of_range(col.name, table.logical, v, allowed));
+            return Err(WebApiError::out_of_range(col.name, table.logical, v, allowed));
         }
         if col.writable {
             changes.insert(name, value);
@@ -73,11 +73,11 @@ fn read_body(table: &Table, body: &[u8]) -> Result<Map<String, Value>, ApiError>
     Ok(changes)
 }
 
-fn check_if_match(req: &Request<'_>, row: &Row) -> Result<(), ApiError> {
+fn check_if_match(req: &Request<'_>, row: &Row) -> Result<(), WebApiError> {
     match req.header("if-match").map(str::trim) {
         None | Some("*") => Ok(()),
         Some(tag) if tag == etag(row) => Ok(()),
-        Some(_) => Err(ApiError::version_mismatch()),
+        Some(_) => Err(WebApiError::version_mismatch()),
     }
 }
 
@@ -97,18 +97,18 @@ pub fn update(
     req: &Request<'_>,
     journal: &mut Journal,
     label: &str,
-) -> Result<Outcome, ApiError> {
+) -> Result<Outcome, WebApiError> {
     let opts = query::parse(req.query, table)?;
     let prefer = Prefer::parse(req.headers_named("prefer"))?;
     // Dataverse would create a missing row (upsert) unless `If-Match: *` is sent; the simulator
     // never creates rows and answers 404 either way.
-    let row = ctx.org.row(table.set, &id).ok_or_else(|| ApiError::row_not_found(table.logical, &id))?;
+    let row = ctx.org.row(table.set, &id).ok_or_else(|| WebApiError::row_not_found(table.logical, &id))?;
     check_if_match(req, row)?;
     let changes = read_body(table, req.body)?;
     let mailbox = mailbox_of(ctx, table, id);
     let case = mailbox.and_then(|m| ctx.org.mailboxes.get(&m)).map(|s| s.case);
     if changes.contains_key("emailrouteraccessapproval") && case == Some(Case::ApprovalNeedsAdmin) {
-        return Err(ApiError::privilege(
+        return Err(WebApiError::privilege(
             &ctx.caller,
             "prvApproveRejectEmailAddress",
             table.logical,

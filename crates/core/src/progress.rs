@@ -1,0 +1,25 @@
+//! Exact counts of a batch's items, by state and by the step they are at.
+
+use crate::{ItemState, Step};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Exact counts of a batch's items: by state, and by (step, state).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub total: u64,
+    pub by_state: BTreeMap<ItemState, u64>,
+    /// Items by the step they are at; items without a step are not counted here.
+    pub by_step: BTreeMap<Step, BTreeMap<ItemState, u64>>,
+}
+
+impl Progress {
+    pub fn count(&self, state: ItemState) -> u64 {
+        self.by_state.get(&state).copied().unwrap_or(0)
+    }
+
+    /// Items that will change no more.
+    pub fn finished(&self) -> u64 {
+        ItemState::ALL.iter().filter(|s| s.is_final()).map(|s| self.count(*s)).sum()
+    }
+}

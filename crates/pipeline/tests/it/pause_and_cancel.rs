@@ -1,0 +1,253 @@
+//! The conductor and workers in one process against the simulator (in process, on port 0):
+//! pause stops feeding and resume finishes the batch; cancel cancels what has not started;
+//! transient faults are retried with backoff until every mailbox is done.
+
+use activator_core::Progress;
+use activator_core::{BatchState, ItemState, Step};
+use dataverse::{Credential, Dataverse, DataverseOptions, Secret};
+use metrics::Metrics;
+use pipeline::{
+    Conducted, ConductorSettings, Feeder, FeederConfig, Queue, QueueTuning, RetryPolicy, Runtime,
+    WorkerOptions,
+};
+use sim::{CaseShares, Profile, RunningSim, SimConfig};
+use std::sync::Arc;
+use std::time::Duration;
+use store::clock::now;
+use store::{BatchId, BatchStore, NewBatch, SqliteStore};
+use tokio::sync::watch;
+
+struct Setup {
+    sim: RunningSim,
+    store: Arc<SqliteStore>,
+    runtime: Runtime<SqliteStore, Dataverse>,
+    batch: BatchId,
+    _dir: std::path::PathBuf,
+}
+
+async fn setup(mailboxes: usize, profile: Profile, retry: RetryPolicy) -> Setup {
+    setup_with(mailboxes, profile, retry, DataverseOptions::default(), serde_json::json!({})).await
+}
+
+async fn setup_with(
+    mailboxes: usize,
+    profile: Profile,
+    retry: RetryPolicy,
+    client: DataverseOptions,
+    options: serde_json::Value,
+) -> Setup {
+    let config = SimConfig { mailboxes, profile, ..SimConfig::default() };
+    let sim = sim::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let credential = Credential {
+        authority: format!("{}/tenant", sim.base_url),
+        client_id: "51f81489-12ee-4a9e-aaae-a2591f45987d".into(),
+        client_secret: Secret::new("sim-secret"),
+    };
+    let dataverse = Arc::new(Dataverse::new(&sim.base_url, vec![credential], client).unwrap());
+    let ids: Vec<String> = reqwest::get(format!("{}/_sim/mailboxes", sim.base_url))
+        .await
+        .unwrap()
+        .json::<std::collections::BTreeMap<String, Vec<String>>>()
+        .await
+        .unwrap()
+        .into_values()
+        .flatten()
+        .collect();
+    let dir = std::env::temp_dir().join(format!("pipeline-control-{}", testkit::unique_prefix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.join("state.db")).await.unwrap());
+    let new = NewBatch {
+        idempotency_key: None,
+        environment: "default".into(),
+        steps: Step::ALL.to_vec(),
+        options,
+        mailboxes: ids,
+    };
+    let (batch, _) = store.create_batch(new, now()).await.unwrap();
+    let queue = Queue::sqlite_on(store.pool(), &QueueTuning::default()).await.unwrap();
+    let runtime = Runtime {
+        store: Arc::clone(&store),
+        dataverse,
+        feeder: Arc::new(Feeder::new(queue.clone(), FeederConfig::default())),
+        queue,
+        metrics: Arc::new(Metrics::new()),
+        conductor: ConductorSettings { retry, ..ConductorSettings::default() },
+        worker: WorkerOptions::new(pipeline::worker_name()),
+    };
+    Setup { sim, store, runtime, batch: batch.id, _dir: dir }
+}
+
+fn quick_profile() -> Profile {
+    let mut p = Profile { cases: CaseShares::none(), ..Profile::default() };
+    p.test_delay_ms = "300..900".parse().unwrap();
+    p.deploy_delay_ms = "200..600".parse().unwrap();
+    p
+}
+
+async fn writes(sim: &RunningSim) -> u64 {
+    let stats: serde_json::Value =
+        reqwest::get(format!("{}/_sim/stats", sim.base_url)).await.unwrap().json().await.unwrap();
+    stats["writes"]["total"].as_u64().unwrap()
+}
+
+/// Waits up to a minute until the batch's progress passes `until`; returns that progress.
+async fn wait_for_progress(
+    store: &SqliteStore,
+    batch: BatchId,
+    what: &str,
+    until: impl Fn(&Progress) -> bool,
+) -> Progress {
+    testkit::wait_for(what, Duration::from_secs(60), || async {
+        let p = store.progress(batch).await.unwrap();
+        until(&p).then_some(p)
+    })
+    .await
+}
+
+fn in_queue(p: &Progress) -> u64 {
+    p.count(ItemState::Queued) + p.count(ItemState::Running)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pause_stops_feeding_and_resume_finishes_the_batch() {
+    let s = setup(300, quick_profile(), RetryPolicy::default()).await;
+    let (stop_tx, stop) = watch::channel(false);
+    let worker = s.runtime.spawn_worker(stop.clone());
+    let runtime = s.runtime.clone();
+    let conductor = tokio::spawn(async move { runtime.conduct(s.batch, stop).await });
+    wait_for_progress(&s.store, s.batch, "the first mailboxes to finish", |p| p.count(ItemState::Done) >= 10)
+        .await;
+
+    assert!(s.store.set_batch_state(s.batch, BatchState::Running, BatchState::Paused, now()).await.unwrap());
+    let paused = wait_for_progress(&s.store, s.batch, "the queue to drain", |p| in_queue(p) == 0).await;
+    assert!(paused.finished() < 300, "paused before the end: {paused:?}");
+    let written = writes(&s.sim).await;
+    // A bounded look at a negative: eight feed intervals with nothing queued or written.
+    for _ in 0..8 {
+        tokio::time::sleep(s.runtime.conductor.tick).await;
+        assert_eq!(in_queue(&s.store.progress(s.batch).await.unwrap()), 0, "nothing is fed while paused");
+    }
+    assert_eq!(writes(&s.sim).await, written, "nothing is written while paused");
+
+    assert!(s.store.set_batch_state(s.batch, BatchState::Paused, BatchState::Running, now()).await.unwrap());
+    let outcome = tokio::time::timeout(Duration::from_secs(120), conductor).await.unwrap().unwrap().unwrap();
+    assert_eq!(outcome, Conducted::Finished(BatchState::Completed));
+    let p = s.store.progress(s.batch).await.unwrap();
+    assert_eq!(p.count(ItemState::Done), 300, "{p:?}");
+    stop_tx.send(true).unwrap();
+    worker.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_cancels_what_has_not_started_and_ends_the_batch() {
+    let s = setup(300, quick_profile(), RetryPolicy::default()).await;
+    let (stop_tx, stop) = watch::channel(false);
+    let worker = s.runtime.spawn_worker(stop.clone());
+    let runtime = s.runtime.clone();
+    let conductor = tokio::spawn(async move { runtime.conduct(s.batch, stop).await });
+    wait_for_progress(&s.store, s.batch, "the first mailboxes to finish", |p| p.count(ItemState::Done) >= 5)
+        .await;
+
+    assert!(
+        s.store.set_batch_state(s.batch, BatchState::Running, BatchState::Cancelled, now()).await.unwrap()
+    );
+    let outcome = tokio::time::timeout(Duration::from_secs(60), conductor).await.unwrap().unwrap().unwrap();
+    assert_eq!(outcome, Conducted::Finished(BatchState::Cancelled));
+    let p = s.store.progress(s.batch).await.unwrap();
+    assert_eq!(p.finished(), 300, "every mailbox final: {p:?}");
+    assert!(p.count(ItemState::Cancelled) > 0, "{p:?}");
+    assert!(p.count(ItemState::Done) < 300, "{p:?}");
+    stop_tx.send(true).unwrap();
+    worker.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_faults_are_retried_until_every_mailbox_is_done() {
+    let mut profile = quick_profile();
+    profile.fault_rate = 0.1;
+    profile.slow_ms = "10..50".parse().unwrap();
+    let retry =
+        RetryPolicy { base: Duration::from_millis(50), cap: Duration::from_millis(400), max_attempts: 10 };
+    let s = setup(120, profile, retry).await;
+    let (stop_tx, stop) = watch::channel(false);
+    let worker = s.runtime.spawn_worker(stop.clone());
+    let outcome = tokio::time::timeout(Duration::from_secs(120), s.runtime.conduct(s.batch, stop))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, Conducted::Finished(BatchState::Completed));
+    let p = s.store.progress(s.batch).await.unwrap();
+    assert_eq!(p.count(ItemState::Done), 120, "{p:?}");
+    let retried: u64 = Step::ALL
+        .iter()
+        .map(|step| s.runtime.metrics.job_retries_total.with_label_values(&[step.name(), "transient"]).get())
+        .sum();
+    assert!(retried > 0, "faults at 10% must have caused retries");
+    // Each mailbox's deployment is seen done once: by the sweep, or (after a dropped
+    // connection whose write landed) by planning before a retry.
+    let steps = &s.runtime.metrics.mailbox_steps_total;
+    let seen = steps.with_label_values(&["deploy_app", "verified"]).get()
+        + steps.with_label_values(&["deploy_app", "already_done"]).get();
+    assert_eq!(seen, 120, "{}", s.runtime.metrics.render());
+    stop_tx.send(true).unwrap();
+    worker.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_waits_its_retry_after_without_using_an_attempt() {
+    // The simulator allows 6 requests per 2 s; the client believes in far more and gives a
+    // 429 straight back to the job. With one attempt per step, any 429 that used an attempt
+    // would fail its mailbox.
+    let mut profile = quick_profile();
+    profile.window_secs = 2;
+    profile.max_requests = 6;
+    profile.throttle_penalty_ms = 0;
+    let mut client = DataverseOptions { max_throttle_waits: 0, ..DataverseOptions::default() };
+    client.budgets.window = Duration::from_secs(1);
+    client.budgets.max_requests = 1_000;
+    let retry = RetryPolicy { max_attempts: 1, ..RetryPolicy::default() };
+    let s = setup_with(60, profile, retry, client, serde_json::json!({})).await;
+    let (stop_tx, stop) = watch::channel(false);
+    let worker = s.runtime.spawn_worker(stop.clone());
+    let outcome = tokio::time::timeout(Duration::from_secs(180), s.runtime.conduct(s.batch, stop))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, Conducted::Finished(BatchState::Completed));
+    let p = s.store.progress(s.batch).await.unwrap();
+    assert_eq!(p.count(ItemState::Done), 60, "{p:?}");
+    let throttled: u64 = Step::ALL
+        .iter()
+        .map(|step| s.runtime.metrics.job_retries_total.with_label_values(&[step.name(), "throttled"]).get())
+        .sum();
+    assert!(
+        throttled > 0,
+        "the simulator's limit must have thrown jobs back: {}",
+        s.runtime.metrics.render()
+    );
+    stop_tx.send(true).unwrap();
+    worker.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_test_that_outlasts_its_timeout_fails_the_mailbox_as_timed_out() {
+    let mut profile = quick_profile();
+    profile.test_delay_ms = "60000..60000".parse().unwrap();
+    let options = serde_json::json!({"test_timeout_secs": 1});
+    let s = setup_with(20, profile, RetryPolicy::default(), DataverseOptions::default(), options).await;
+    let (stop_tx, stop) = watch::channel(false);
+    let worker = s.runtime.spawn_worker(stop.clone());
+    let outcome = tokio::time::timeout(Duration::from_secs(60), s.runtime.conduct(s.batch, stop))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, Conducted::Finished(BatchState::Completed));
+    let failed = s.store.items(s.batch, Some(ItemState::Failed), None, 100).await.unwrap();
+    assert_eq!(failed.len(), 20);
+    for item in failed {
+        let error = item.error.unwrap();
+        assert_eq!((item.step, error.code.as_str()), (Some(Step::TestAndEnable), "timed_out"), "{error:?}");
+    }
+    stop_tx.send(true).unwrap();
+    worker.await.unwrap().unwrap();
+}

@@ -1,0 +1,11 @@
+//! The simulator's tests, in one binary: the token endpoint, the Web API, `$batch`, limits, faults, processes and its own endpoints.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod batch;
+mod common;
+mod faults;
+mod limits;
+mod processes;
+mod sim_endpoints;
+mod web_api;
