@@ -10,8 +10,12 @@ help: ## List the targets
 build: ## Build every crate and binary
 	$(CARGO) build --workspace
 
-test: ## Run all tests (the README's test command)
-	$(CARGO) test --workspace
+test: ## Run all tests (the README's test command): cargo nextest when installed, else cargo test
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		echo "$(CARGO) nextest run --workspace"; $(CARGO) nextest run --workspace; \
+	else \
+		echo "$(CARGO) test --workspace (cargo-nextest not installed)"; $(CARGO) test --workspace; \
+	fi
 
 lint: ## Check formatting and clippy as CI does
 	$(CARGO) fmt --check

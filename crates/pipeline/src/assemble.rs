@@ -9,7 +9,6 @@
 //! URL is reported before anything else happens.
 
 use crate::error::PipelineError;
-use crate::feeder::FeederConfig;
 use crate::queue::{Queue, QueueConfig};
 use crate::runtime::{Runtime, RuntimeSettings};
 use dataverse::{Dataverse, DataverseOptions, EnvironmentConfig};
@@ -17,12 +16,7 @@ use metrics::Metrics;
 use ratelimit::{Limiter, RedisLimiter};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 use store::{RedisStore, SqliteStore};
-
-/// After how long an item left running by a process that died is planned again, when several
-/// processes share the work (a killed worker's jobs come back within a minute).
-const STALE_RUNNING_SHARED: Duration = Duration::from_secs(60);
 
 /// A deployment's Redis: where it is, and the prefix of every key of this deployment (several
 /// deployments may share one Redis).
@@ -114,7 +108,7 @@ impl Runtime<RedisStore, Dataverse> {
         env: &EnvironmentConfig,
         options: DataverseOptions,
         metrics: Arc<Metrics>,
-        mut settings: RuntimeSettings,
+        settings: RuntimeSettings,
     ) -> Result<Self, PipelineError> {
         let dataverse = connect_dataverse(env, options, Some(redis)).await?;
         let store = redis_store(redis).await?;
@@ -123,7 +117,6 @@ impl Runtime<RedisStore, Dataverse> {
             &settings.tuning,
         )
         .await?;
-        settings.feeder = FeederConfig { stale_after: STALE_RUNNING_SHARED, ..settings.feeder };
         Ok(Runtime::new(store, dataverse, queue, metrics, settings))
     }
 }

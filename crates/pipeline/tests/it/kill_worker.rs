@@ -16,7 +16,6 @@ const ITEMS: u64 = 20_000;
 
 use testkit::{Running, example};
 
-
 fn start_worker(bin: &Path, url: &str, prefix: &str, store_prefix: &str, batch: uuid::Uuid) -> Running {
     start_worker_with(bin, url, prefix, store_prefix, batch, 20)
 }

@@ -15,6 +15,10 @@ pub struct JobArgs {
     /// How long running jobs may take to finish after SIGTERM.
     #[arg(long, default_value_t = 20, value_name = "SECS")]
     grace_secs: u64,
+    /// How long a mailbox may stay running before it is taken as lost (its process died) and
+    /// run again; with Redis, a killed worker's mailboxes return to the others after this.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    reclaim_after_secs: u64,
 }
 
 impl JobArgs {
@@ -23,6 +27,7 @@ impl JobArgs {
         settings.concurrency = self.concurrency;
         settings.max_attempts = self.max_attempts;
         settings.grace = Duration::from_secs(self.grace_secs);
+        settings.feeder.stale_after = Duration::from_secs(self.reclaim_after_secs.max(1));
         settings
     }
 }
