@@ -43,7 +43,7 @@ pub struct MailboxQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct MailboxList {
+pub struct MailboxPage {
     pub mailboxes: Vec<MailboxView>,
     /// Give as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
@@ -117,14 +117,14 @@ pub async fn get_batch<S: BatchStore>(
 /// A batch's mailboxes in index order: step reached, attempts, last error and its remedy.
 #[utoipa::path(get, path = "/v1/batches/{id}/mailboxes", tag = "batches",
     params(("id" = String, Path, description = "Batch id"), MailboxQuery),
-    responses((status = 200, description = "OK", body = MailboxList), (status = 400, description = "Bad query", body = ErrorBody),
+    responses((status = 200, description = "OK", body = MailboxPage), (status = 400, description = "Bad query", body = ErrorBody),
         (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 404, description = "No such batch", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_mailboxes<S: BatchStore>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<MailboxQuery>,
-) -> Result<Json<MailboxList>, ApiError> {
+) -> Result<Json<MailboxPage>, ApiError> {
     let limit = limit(query.limit, 100, 1_000)?;
     let wanted = match query.state.as_deref() {
         Some(s) => Some(s.parse::<ItemState>().map_err(|e| {
@@ -137,5 +137,5 @@ pub async fn list_mailboxes<S: BatchStore>(
     let more = items.len() > limit;
     items.truncate(limit);
     let next_cursor = more.then(|| items.last().map(|i| i.index.to_string())).flatten();
-    Ok(Json(MailboxList { mailboxes: items.iter().map(MailboxView::from).collect(), next_cursor }))
+    Ok(Json(MailboxPage { mailboxes: items.iter().map(MailboxView::from).collect(), next_cursor }))
 }

@@ -4,7 +4,7 @@
 use crate::api_error::{ErrorBody, ErrorDetail, Problem};
 use crate::batch_actions::ControlAnswer;
 use crate::batch_request::{CreateBatchRequest, Duplicate};
-use crate::batches::{BatchList, MailboxList};
+use crate::batches::{BatchList, MailboxPage};
 use crate::create_batch::CreatedBatch;
 use crate::ops::{CheckResult, Health, ReadyReport};
 use crate::views::{BatchView, Counts, ErrorView, MailboxView};
@@ -39,7 +39,7 @@ token may read, an operator token may do everything. Every error answers \
         openapi_json,
     ),
     components(schemas(
-        BatchView, Counts, MailboxView, ErrorView, BatchList, MailboxList, CreateBatchRequest,
+        BatchView, Counts, MailboxView, ErrorView, BatchList, MailboxPage, CreateBatchRequest,
         CreatedBatch, Duplicate, ControlAnswer, ErrorBody, ErrorDetail, Problem, Health, ReadyReport,
         CheckResult
     )),

@@ -81,26 +81,21 @@ where
         }
     };
     let builder = WorkerBuilder::new(options.name.as_str());
+    // The two storages are different types with the same calls.
+    macro_rules! run_on {
+        ($storage:expr) => {
+            builder
+                .backend($storage.poll_with_interval(options.tuning.poll_interval))
+                .concurrency(options.concurrency.max(1))
+                .build(service)
+                .run_until(signal)
+                .await
+        };
+    }
     let run = async move {
         match queue {
-            Queue::Redis(storage) => {
-                let backend = storage.poll_with_interval(options.tuning.poll_interval);
-                builder
-                    .backend(backend)
-                    .concurrency(options.concurrency.max(1))
-                    .build(service)
-                    .run_until(signal)
-                    .await
-            }
-            Queue::Sqlite(storage) => {
-                let backend = storage.poll_with_interval(options.tuning.poll_interval);
-                builder
-                    .backend(backend)
-                    .concurrency(options.concurrency.max(1))
-                    .build(service)
-                    .run_until(signal)
-                    .await
-            }
+            Queue::Redis(storage) => run_on!(storage),
+            Queue::Sqlite(storage) => run_on!(storage),
         }
     };
     tokio::select! {

@@ -1,7 +1,7 @@
 //! `activator failures BATCH`: every failed mailbox of a batch, read page by page, as a table
 //! (with a count by error code) or as CSV with the columns of `activator run`'s results file.
 
-use super::table::{Table, one_line};
+use super::table::{TextTable, one_line};
 use crate::args::ApiClientArgs;
 use api_client::model::{MailboxPage, MailboxView};
 use api_client::{ApiClient, ApiClientError};
@@ -85,7 +85,7 @@ pub fn render_table(batch: &str, failed: &[MailboxView]) -> String {
     if failed.is_empty() {
         return format!("no failed mailboxes in batch {batch}\n");
     }
-    let mut t = Table::new(&[">index", "mailbox", "step", "error code", "message / remedy"]);
+    let mut t = TextTable::new(&[">index", "mailbox", "step", "error code", "message / remedy"]);
     let mut by_code: BTreeMap<&str, u64> = BTreeMap::new();
     for m in failed {
         let (code, message, remedy) = error_parts(m);

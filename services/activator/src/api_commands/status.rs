@@ -1,7 +1,7 @@
 //! `activator status [BATCH]`: one batch's progress as a table (state, mailboxes by state and
 //! by step, rate, ETA, throttling), or without a batch id the batches, newest first.
 
-use super::table::{Table, duration};
+use super::table::{TextTable, duration};
 use crate::args::ApiClientArgs;
 use activator_core::{ItemState, Step};
 use api_client::model::{BatchList, BatchView};
@@ -64,7 +64,7 @@ fn state_order<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
 }
 
 pub fn render_batch(v: &BatchView) -> String {
-    let mut head = Table::new(&["batch", &v.id]);
+    let mut head = TextTable::new(&["batch", &v.id]);
     let mut field = |name: &str, value: String| head.row([name.to_string(), value]);
     field("state", v.state.clone());
     field("environment", v.environment.clone().unwrap_or_default());
@@ -89,7 +89,7 @@ pub fn render_batch(v: &BatchView) -> String {
     field("throttled", format!("{} mailboxes waiting out a 429 from Dataverse", v.throttled));
     let mut out = head.render();
 
-    let mut states = Table::new(&["state", ">mailboxes"]);
+    let mut states = TextTable::new(&["state", ">mailboxes"]);
     let known: Vec<String> = ItemState::ALL.iter().map(|s| s.name().to_string()).collect();
     for name in state_order(known.iter().chain(v.counts.keys())) {
         states.row([name.clone(), v.counts.get(&name).copied().unwrap_or(0).to_string()]);
@@ -101,7 +101,7 @@ pub fn render_batch(v: &BatchView) -> String {
         let columns = state_order(v.by_step.values().flat_map(|m| m.keys()));
         let mut header = vec!["step".to_string()];
         header.extend(columns.iter().map(|c| format!(">{c}")));
-        let mut steps = Table::new(&header.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut steps = TextTable::new(&header.iter().map(String::as_str).collect::<Vec<_>>());
         let mut names: Vec<&String> = v.by_step.keys().collect();
         names.sort_by_key(|n| (n.parse::<Step>().ok().map_or(usize::MAX, |s| s as usize), n.to_string()));
         for name in names {
@@ -123,7 +123,8 @@ pub fn render_list(list: &BatchList, limit: u16) -> String {
     if list.batches.is_empty() {
         return "no batches\n".into();
     }
-    let mut t = Table::new(&["batch", "state", ">finished", ">total", ">failed", "environment", "created"]);
+    let mut t =
+        TextTable::new(&["batch", "state", ">finished", ">total", ">failed", "environment", "created"]);
     for b in &list.batches {
         t.row([
             b.id.clone(),

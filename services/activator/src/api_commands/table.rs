@@ -4,16 +4,16 @@
 use std::fmt::Write;
 
 #[derive(Debug, Default)]
-pub struct Table {
+pub struct TextTable {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
     right: Vec<bool>,
 }
 
-impl Table {
+impl TextTable {
     /// Columns named in `header`; a name starting with `>` is right-aligned (without the `>`).
-    pub fn new(header: &[&str]) -> Table {
-        Table {
+    pub fn new(header: &[&str]) -> TextTable {
+        TextTable {
             header: header.iter().map(|h| h.trim_start_matches('>').to_string()).collect(),
             right: header.iter().map(|h| h.starts_with('>')).collect(),
             rows: Vec::new(),
@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn columns_are_padded_and_numbers_right_aligned() {
-        let mut t = Table::new(&["name", ">n", "note"]);
+        let mut t = TextTable::new(&["name", ">n", "note"]);
         t.row(["approve".to_string(), "5".into(), "two\nlines".into()]);
         t.row(["x".to_string(), "1234".into(), String::new()]);
         assert_eq!(t.render(), "name        n  note\napprove     5  two lines\nx        1234\n");
