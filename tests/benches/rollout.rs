@@ -99,7 +99,7 @@ async fn pipeline() -> Measured {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (_sim, url) = start_simulator(&args);
     let dir = e2e::scratch_dir("bench");
-    let ids: Vec<String> = mailboxes_by_case(&url).await.into_values().flatten().collect();
+    let ids: Vec<String> = e2e::mailbox_list(&url).await;
     std::fs::write(dir.join("list.csv"), format!("mailbox\n{}\n", ids.join("\n"))).expect("list written");
     // Built (by `activator`, through cargo) before the clock starts.
     let mut command = activator(&url);

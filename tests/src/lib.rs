@@ -48,6 +48,7 @@ pub async fn create_redis_batch(
     redis: &str,
     namespace: &str,
     mailboxes: Vec<String>,
+    options: serde_json::Value,
 ) -> (store::RedisStore, store::Batch) {
     let store = store::RedisStore::connect(redis, &format!("{namespace}:store"))
         .await
@@ -56,7 +57,7 @@ pub async fn create_redis_batch(
         idempotency_key: None,
         environment: "default".into(),
         steps: activator_core::Step::ALL.to_vec(),
-        options: serde_json::json!({}),
+        options,
         mailboxes,
     };
     let (batch, _) = store::BatchStore::create_batch(&store, new, store::clock::now())
@@ -75,6 +76,15 @@ pub async fn sim_json(sim: &str, path: &str) -> serde_json::Value {
 /// Every seeded mailbox id by its case (`/_sim/mailboxes`).
 pub async fn mailboxes_by_case(sim: &str) -> std::collections::BTreeMap<String, Vec<String>> {
     serde_json::from_value(sim_json(sim, "/_sim/mailboxes").await).unwrap_or_else(|e| panic!("cases: {e}"))
+}
+
+/// Every seeded mailbox id, sorted: ids are random, so the awkward cases are spread through
+/// the list as in a real export (a list grouped by case would put, say, every mailbox whose
+/// approval needs an admin next to each other, which the circuit breaker rightly stops).
+pub async fn mailbox_list(sim: &str) -> Vec<String> {
+    let mut ids: Vec<String> = mailboxes_by_case(sim).await.into_values().flatten().collect();
+    ids.sort();
+    ids
 }
 
 /// Total writes the simulator has taken.

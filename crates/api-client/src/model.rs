@@ -30,6 +30,23 @@ pub struct BatchView {
     pub eta_secs: Option<f64>,
     /// Mailboxes now waiting out a 429 from Dataverse.
     pub throttled: u64,
+    /// Pending mailboxes not started yet.
+    pub not_started: u64,
+    /// Why the batch paused itself, when it did.
+    pub paused_reason: Option<PausedReason>,
+}
+
+/// Why a batch paused itself (canary, breaker, prerequisite), and what to do.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct PausedReason {
+    pub by: String,
+    pub code: String,
+    pub step: Option<String>,
+    pub message: String,
+    pub remedy: String,
+    pub failed: u64,
+    pub of: u64,
 }
 
 impl BatchView {
@@ -62,6 +79,7 @@ impl BatchView {
                 .iter()
                 .filter_map(|(k, m)| Some((k.parse::<Step>().ok()?, states(m))))
                 .collect(),
+            not_started: self.not_started,
         }
     }
 }

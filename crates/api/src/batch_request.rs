@@ -6,7 +6,7 @@
 use crate::api_error::{ApiError, Problem};
 use activator_core::BatchOptions;
 use activator_core::Step;
-use activator_core::mailbox_list::{MailboxList, mailbox_reference, parse_csv};
+use activator_core::mailbox_list::{MailboxList, mailbox_reference, read_list};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -27,7 +27,9 @@ pub struct CreateBatchRequest {
     /// Steps to run (in any order; they run in rollout order): approve, test_and_enable,
     /// assign_role, deploy_app.
     pub steps: Vec<String>,
-    /// configure_org, overwrite_primary_org, test_timeout_secs, deploy_timeout_secs.
+    /// configure_org, overwrite_primary_org, test_timeout_secs, deploy_timeout_secs, canary
+    /// (a number of mailboxes, "auto" or "off"), canary_max_failures (a share), breaker
+    /// ("WINDOW:RATIO" such as "50:0.5", or "off").
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub options: Option<serde_json::Value>,
@@ -46,6 +48,11 @@ pub struct CsvQuery {
     pub overwrite_primary_org: Option<bool>,
     pub test_timeout_secs: Option<u64>,
     pub deploy_timeout_secs: Option<u64>,
+    /// Canary size: a number of mailboxes, `auto` or `off`.
+    pub canary: Option<String>,
+    pub canary_max_failures: Option<f64>,
+    /// Circuit breaker: `WINDOW:RATIO` (e.g. `50:0.5`) or `off`.
+    pub breaker: Option<String>,
 }
 
 /// A mailbox listed again; it is kept once, where it was first listed.
@@ -96,17 +103,15 @@ pub fn check_json(body: &[u8], environments: &[String], max: usize) -> Result<Ch
     check(request.environment.as_deref(), &request.steps, &options, mailboxes, environments, max)
 }
 
-/// Checks a CSV request: the list in `body`, everything else in `query`.
+/// Checks a CSV request: the list in `body` (UTF-8 or UTF-16 with its byte order mark; comma,
+/// semicolon or tab), everything else in `query`.
 pub fn check_csv(
     body: &[u8],
     query: &CsvQuery,
     environments: &[String],
     max: usize,
 ) -> Result<Checked, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|_| {
-        ApiError::BadRequest("the CSV is not UTF-8 text: save it as UTF-8 and send it again".into())
-    })?;
-    let list = parse_csv(text).map_err(|e| ApiError::BadRequest(format!("the CSV cannot be read: {e}")))?;
+    let list = read_list(body).map_err(|e| ApiError::BadRequest(format!("the CSV cannot be read: {e}")))?;
     let steps: Vec<String> = query
         .steps
         .as_deref()
@@ -126,6 +131,13 @@ pub fn check_csv(
     set("overwrite_primary_org", query.overwrite_primary_org.map(Into::into));
     set("test_timeout_secs", query.test_timeout_secs.map(Into::into));
     set("deploy_timeout_secs", query.deploy_timeout_secs.map(Into::into));
+    // A canary size in the query is text; the options take a number as a number.
+    set(
+        "canary",
+        query.canary.as_ref().map(|c| c.parse::<u64>().map_or_else(|_| c.clone().into(), Into::into)),
+    );
+    set("canary_max_failures", query.canary_max_failures.map(Into::into));
+    set("breaker", query.breaker.clone().map(Into::into));
     let options = serde_json::Value::Object(options);
     check(query.environment.as_deref(), &steps, &options, csv_mailboxes(&list), environments, max)
 }
@@ -156,20 +168,10 @@ fn json_mailboxes(given: &[String]) -> Mailboxes {
 }
 
 fn csv_mailboxes(list: &MailboxList) -> Mailboxes {
-    let line_of: HashMap<String, u64> =
-        list.mailboxes.iter().map(|m| m.to_lowercase()).zip(list.lines.iter().copied()).collect();
     let duplicates = list
         .duplicates
         .iter()
-        .map(|d| Duplicate {
-            index: None,
-            row: Some(d.line),
-            value: d.value.clone(),
-            first: mailbox_reference(&d.value)
-                .ok()
-                .and_then(|r| line_of.get(&r.to_lowercase()).copied())
-                .unwrap_or(0),
-        })
+        .map(|d| Duplicate { index: None, row: Some(d.line), value: d.value.clone(), first: d.first })
         .collect();
     let problems = list
         .invalid
@@ -197,7 +199,7 @@ fn check(
     let environment = check_environment(environment, environments).map_err(|p| problems.push(p)).ok();
     let steps = check_steps(steps, &mut problems);
     let options = BatchOptions::from_json(options)
-        .map_err(|e| problems.push(Problem::new("options", format!("{e}; the options are configure_org, overwrite_primary_org, test_timeout_secs and deploy_timeout_secs"))))
+        .map_err(|e| problems.push(Problem::new("options", format!("{e}; the options are configure_org, overwrite_primary_org, test_timeout_secs, deploy_timeout_secs, canary, canary_max_failures and breaker"))))
         .ok();
     problems.extend(mailboxes.problems);
     if mailboxes.list.is_empty() && problems.iter().all(|p| p.field != "mailboxes") {
@@ -294,6 +296,23 @@ mod tests {
             .expect("valid");
         assert_eq!(checked.duplicates[0].row, Some(4));
         assert_eq!(checked.duplicates[0].first, 2);
+    }
+
+    #[test]
+    fn csv_bodies_may_be_excel_exports_and_duplicates_name_their_first_row() {
+        let query = CsvQuery { steps: Some("approve".into()), ..CsvQuery::default() };
+        let text =
+            "Display name\tUser principal name\r\nAda\tada@contoso.com\r\nAda again\tADA@contoso.com\r\n";
+        let body: Vec<u8> =
+            [0xFF, 0xFE].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        let checked = check_csv(&body, &query, &envs(), 10).expect("valid");
+        assert_eq!(checked.mailboxes, vec!["upn:ada@contoso.com"]);
+        assert_eq!(
+            checked.duplicates,
+            vec![Duplicate { index: None, row: Some(3), value: "ADA@contoso.com".into(), first: 2 }]
+        );
+        let err = check_csv(b"PK\x03\x04rest", &query, &envs(), 10).expect_err("a workbook");
+        assert!(matches!(&err, ApiError::BadRequest(m) if m.contains("not a text file")), "{err:?}");
     }
 
     #[test]

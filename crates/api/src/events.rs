@@ -1,6 +1,8 @@
 //! `GET /v1/batches/{id}/events`: server-sent events of a batch's progress. A `progress` event
 //! (the BatchView) at once, then whenever the view changes, at most one per `events_every`
-//! (500 ms: two a second); when the batch has ended, a last `end` event and the stream closes.
+//! (500 ms: two a second); a `paused` event instead when the batch has just paused itself
+//! (its view carries the reason); when the batch has ended, a last `end` event and the stream
+//! closes.
 //! A keep-alive comment every 15 s keeps proxies from closing a quiet stream. The stream is
 //! not subject to the request timeout, and ends when the process stops.
 
@@ -90,7 +92,9 @@ async fn next_event<S: BatchStore>(mut w: Watching<S>) -> Option<(Result<Event, 
         } else if !fresh {
             continue;
         }
-        let progress = event("progress", &view);
+        let newly_paused =
+            view.paused_reason.is_some() && w.last.as_ref().is_none_or(|last| last.paused_reason.is_none());
+        let progress = event(if newly_paused { "paused" } else { "progress" }, &view);
         w.last = Some(view);
         return Some((Ok(progress), w));
     }
@@ -99,12 +103,14 @@ async fn next_event<S: BatchStore>(mut w: Watching<S>) -> Option<(Result<Event, 
 /// Progress events of a batch (text/event-stream).
 ///
 /// Event `progress`: a BatchView, at once and then whenever it changes (at most 2 per second).
+/// Event `paused`: the BatchView, with its `paused_reason`, when the batch has just paused
+/// itself (a failed canary, a tripped circuit breaker, a missing prerequisite).
 /// Event `end`: the final BatchView once the batch has ended (completed, or cancelled with every
 /// mailbox final); the stream then closes. A keep-alive comment every 15 s.
 #[utoipa::path(get, path = "/v1/batches/{id}/events", tag = "batches",
     params(("id" = String, Path, description = "Batch id")),
     responses(
-        (status = 200, description = "Events `progress` and `end`, each with a BatchView as data",
+        (status = 200, description = "Events `progress`, `paused` and `end`, each with a BatchView as data",
             content_type = "text/event-stream", body = BatchView),
         (status = 401, description = "Missing or unknown token", body = ErrorBody), (status = 404, description = "No such batch", body = ErrorBody)),
     security(("bearer" = [])))]

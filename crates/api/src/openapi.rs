@@ -7,7 +7,7 @@ use crate::batch_request::{CreateBatchRequest, Duplicate};
 use crate::batches::{BatchList, MailboxPage};
 use crate::create_batch::CreatedBatch;
 use crate::ops::{CheckResult, Health, ReadyReport};
-use crate::views::{BatchView, Counts, ErrorView, MailboxView};
+use crate::views::{BatchView, Counts, ErrorView, MailboxView, PausedReasonView};
 use crate::{batch_actions, batches, create_batch, events, ops};
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -39,7 +39,7 @@ token may read, an operator token may do everything. Every error answers \
         openapi_json,
     ),
     components(schemas(
-        BatchView, Counts, MailboxView, ErrorView, BatchList, MailboxPage, CreateBatchRequest,
+        BatchView, Counts, PausedReasonView, MailboxView, ErrorView, BatchList, MailboxPage, CreateBatchRequest,
         CreatedBatch, Duplicate, ControlAnswer, ErrorBody, ErrorDetail, Problem, Health, ReadyReport,
         CheckResult
     )),

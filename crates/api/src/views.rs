@@ -3,7 +3,7 @@
 //! UTC with milliseconds.
 
 use activator_core::Progress;
-use activator_core::{BatchState, ItemState};
+use activator_core::{BatchState, ItemState, PauseReason};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use store::{Batch, BatchStore, Item, Millis, StoreResult};
@@ -68,6 +68,44 @@ pub struct BatchView {
     pub eta_secs: Option<f64>,
     /// Items now waiting out a 429 from Dataverse.
     pub throttled: u64,
+    /// Pending items not started yet: they start as others finish (the canary first).
+    pub not_started: u64,
+    /// Why the batch paused itself (a failed canary, a tripped circuit breaker, a missing
+    /// prerequisite); absent otherwise. Resuming the batch clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_reason: Option<PausedReasonView>,
+}
+
+/// Why a batch paused itself, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PausedReasonView {
+    /// canary, breaker or prerequisite.
+    pub by: String,
+    /// The error code the failures share.
+    pub code: String,
+    /// The step that failed, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    pub message: String,
+    /// What to fix, then how to go on.
+    pub remedy: String,
+    /// Mailboxes (canary) or outcomes (breaker) that failed, of how many.
+    pub failed: u64,
+    pub of: u64,
+}
+
+impl PausedReasonView {
+    pub fn of(r: &PauseReason) -> PausedReasonView {
+        PausedReasonView {
+            by: r.by.name().to_string(),
+            code: r.code.clone(),
+            step: r.step.map(|s| s.name().to_string()),
+            message: r.message.clone(),
+            remedy: r.remedy.clone(),
+            failed: r.failed,
+            of: r.of,
+        }
+    }
 }
 
 impl BatchView {
@@ -104,6 +142,8 @@ impl BatchView {
             rate_per_sec: rate,
             eta_secs: eta,
             throttled,
+            not_started: progress.not_started,
+            paused_reason: batch.paused_reason.as_ref().map(PausedReasonView::of),
         }
     }
 

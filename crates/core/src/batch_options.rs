@@ -1,10 +1,11 @@
 //! The options of a batch, read from the free-form `options` the store keeps: what the
 //! pipeline may change beyond the mailboxes themselves, and how long it waits for Dataverse.
 
+use crate::safety::{BreakerSetting, CanarySetting};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BatchOptions {
     /// Set the organization to server-side synchronization when it is not.
@@ -16,6 +17,12 @@ pub struct BatchOptions {
     pub test_timeout_secs: u64,
     /// How long the App for Outlook deployment may take.
     pub deploy_timeout_secs: u64,
+    /// The mailboxes that run all their steps before any other is written.
+    pub canary: CanarySetting,
+    /// The canary fails when more than this share of its mailboxes fail.
+    pub canary_max_failures: f64,
+    /// When the circuit breaker pauses the rest of the batch.
+    pub breaker: BreakerSetting,
 }
 
 impl Default for BatchOptions {
@@ -26,18 +33,38 @@ impl Default for BatchOptions {
             // Microsoft: Test & Enable "may take a few minutes"; many at once take longer.
             test_timeout_secs: 3_600,
             deploy_timeout_secs: 3_600,
+            canary: CanarySetting::Auto,
+            canary_max_failures: Self::CANARY_MAX_FAILURES,
+            breaker: BreakerSetting::Default,
         }
     }
 }
 
 impl BatchOptions {
+    /// The default share of the canary that may fail.
+    pub const CANARY_MAX_FAILURES: f64 = 0.2;
+
     /// Reads the options of a batch; a batch created with no options (`null` or `{}`) gets
     /// the defaults.
     pub fn from_json(value: &serde_json::Value) -> Result<BatchOptions, String> {
         if value.is_null() {
             return Ok(BatchOptions::default());
         }
-        serde_json::from_value(value.clone()).map_err(|e| format!("invalid batch options: {e}"))
+        let options: BatchOptions =
+            serde_json::from_value(value.clone()).map_err(|e| format!("invalid batch options: {e}"))?;
+        options.validate()?;
+        Ok(options)
+    }
+
+    /// Checks what the types alone do not.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.canary_max_failures) {
+            return Err(format!(
+                "invalid batch options: canary_max_failures {} is not a share from 0 to 1",
+                self.canary_max_failures
+            ));
+        }
+        Ok(())
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -65,5 +92,21 @@ mod tests {
         assert!(o.configure_org && !o.overwrite_primary_org);
         let err = BatchOptions::from_json(&json!({"configure_orgs": true})).expect_err("typo");
         assert!(err.contains("configure_orgs"), "{err}");
+    }
+
+    #[test]
+    fn canary_and_breaker_read_as_written() {
+        let o = BatchOptions::from_json(
+            &json!({"canary": "off", "breaker": "20:0.4", "canary_max_failures": 0.1}),
+        )
+        .expect("valid");
+        assert_eq!(o.canary, CanarySetting::Off);
+        assert_eq!(o.breaker, BreakerSetting::Trip { window: 20, ratio: 0.4 });
+        assert_eq!(
+            BatchOptions::from_json(&json!({"canary": 30})).expect("valid").canary,
+            CanarySetting::Size(30)
+        );
+        assert!(BatchOptions::from_json(&json!({"canary_max_failures": 2.0})).is_err());
+        assert!(BatchOptions::from_json(&json!({"breaker": "fast"})).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! Domain types of a mailbox rollout: the steps a mailbox goes through, the states of a
 //! mailbox item and of a batch, which state changes are allowed, the options and control
-//! actions of a batch, and its progress counts. No IO.
+//! actions of a batch, its progress counts, and the settings and reasons of its canary and
+//! circuit breaker. No IO.
 
 pub mod batch_action;
 pub mod batch_options;
@@ -8,6 +9,7 @@ pub mod batch_state;
 pub mod item_state;
 pub mod mailbox_list;
 pub mod progress;
+pub mod safety;
 pub mod step;
 
 pub use batch_action::BatchAction;
@@ -15,4 +17,5 @@ pub use batch_options::BatchOptions;
 pub use batch_state::BatchState;
 pub use item_state::ItemState;
 pub use progress::Progress;
+pub use safety::{BreakerSetting, CanarySetting, PauseReason, PausedBy};
 pub use step::Step;

@@ -118,6 +118,14 @@ impl Dataverse {
         self.pool.lanes()
     }
 
+    /// The requests per second every application user's budget allows together (Dataverse's
+    /// defaults: 20 per user).
+    pub fn budget_requests_per_sec(&self) -> f64 {
+        let b = &self.options.budgets;
+        let per_user = b.max_requests as f64 / b.window.as_secs_f64().max(0.001);
+        per_user * self.lanes().len() as f64
+    }
+
     /// What each application user's limiter has left now, by client id, in the pool's order
     /// (for the `ratelimit_budget_remaining` gauge).
     pub fn limit_snapshots(&self) -> Vec<(String, Snapshot)> {

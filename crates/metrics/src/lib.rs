@@ -24,6 +24,8 @@ pub struct Metrics {
     /// 429 answers by `limit` (requests, execution_time, concurrency, unknown).
     pub dataverse_throttled_total: IntCounterVec,
     pub batches_created_total: IntCounter,
+    /// Batches that paused themselves, by `reason` (canary, breaker, prerequisite).
+    pub batches_paused_total: IntCounterVec,
     pub dataverse_request_duration_seconds: HistogramVec,
     /// Time a job spends running one step: `step`.
     pub step_duration_seconds: HistogramVec,
@@ -145,6 +147,12 @@ impl Metrics {
                 &["limit"],
             ),
             batches_created_total: created,
+            batches_paused_total: counter_vec(
+                r,
+                "batches_paused_total",
+                "Batches that paused themselves: a failed canary, a tripped circuit breaker, a missing prerequisite",
+                &["reason"],
+            ),
             dataverse_request_duration_seconds: histogram_vec(
                 r,
                 "dataverse_request_duration_seconds",

@@ -1,8 +1,10 @@
 //! The conductor of one batch, under the batch's lease (one conductor per batch across every
-//! process): checks the organization prerequisite, then every tick plans and feeds due work
-//! into the queue within the window, sweeps the mailboxes under verification, reconciles
-//! items whose job vanished, applies pause and cancel, and finishes the batch.
+//! process): checks the organization prerequisite, then every tick lets the canary run and
+//! judges it, watches the circuit breaker, plans and feeds due work into the queue within the
+//! window (new mailboxes as admission allows), sweeps the mailboxes under verification,
+//! reconciles items whose job vanished, applies pause and cancel, and finishes the batch.
 
+use crate::admission::{AdmissionSettings, NewWork, canary_indexes, room_for_new};
 use crate::dataverse_ops::DataverseOps;
 use crate::error::PipelineError;
 use crate::feeder::Feeder;
@@ -10,15 +12,16 @@ use crate::item_change::keep;
 use crate::planner::plan;
 use crate::remedy;
 use crate::retry_policy::RetryPolicy;
+use crate::safety::{self, CanaryVerdict};
 use crate::sweep::{next_sweep_in, sweep};
-use activator_core::BatchOptions;
+use activator_core::{BatchOptions, PauseReason, PausedBy, Progress, Step};
 use activator_core::{BatchState, ItemState};
 use dataverse::EmailProcessing;
 use metrics::Metrics;
 use std::sync::Arc;
 use std::time::Duration;
 use store::clock::{after, now};
-use store::{Batch, BatchId, BatchStore, ItemError, Millis, Transition};
+use store::{Batch, BatchId, BatchStore, Millis, Transition};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -32,6 +35,10 @@ pub struct ConductorSettings {
     /// How often items whose job vanished are looked for.
     pub reconcile_every: Duration,
     pub retry: RetryPolicy,
+    pub admission: AdmissionSettings,
+    /// Return as soon as the batch pauses itself (`activator run`, which no one can resume
+    /// from outside), instead of waiting for a resume.
+    pub stop_when_paused_itself: bool,
 }
 
 impl Default for ConductorSettings {
@@ -41,17 +48,21 @@ impl Default for ConductorSettings {
             lease_ttl: Duration::from_secs(30),
             reconcile_every: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            admission: AdmissionSettings::default(),
+            stop_when_paused_itself: false,
         }
     }
 }
 
 /// How conducting a batch ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conducted {
     /// The batch reached a final state (completed or cancelled).
     Finished(BatchState),
     /// Another process holds the batch's lease.
     HeldElsewhere,
+    /// The batch paused itself (with [`ConductorSettings::stop_when_paused_itself`]).
+    PausedItself(PauseReason),
     /// Asked to stop; the batch goes on when a conductor takes it up again.
     Stopped,
 }
@@ -121,14 +132,24 @@ impl<S: BatchStore, D: DataverseOps> Conductor<S, D> {
                         return Ok(Conducted::Finished(BatchState::Cancelled));
                     }
                 }
-                BatchState::Paused => {}
+                BatchState::Paused => {
+                    if let Some(reason) = &batch.paused_reason {
+                        if reason.by == PausedBy::Prerequisite {
+                            // Checked again when the batch is resumed.
+                            prerequisite_checked = false;
+                        }
+                        if self.settings.stop_when_paused_itself {
+                            return Ok(Conducted::PausedItself(reason.clone()));
+                        }
+                    }
+                }
                 BatchState::Running => {
                     if !prerequisite_checked {
                         match self.check_prerequisite(&batch).await {
                             Ok(None) => prerequisite_checked = true,
-                            Ok(Some(error)) => {
-                                self.fail_open_items(&batch, &error).await?;
-                                prerequisite_checked = true;
+                            Ok(Some(reason)) => {
+                                safety::pause(store, &batch, &reason, &self.metrics).await?;
+                                continue;
                             }
                             Err(e) => {
                                 tracing::warn!(batch = %id, error = %e, "could not check the organization; trying again")
@@ -193,12 +214,62 @@ impl<S: BatchStore, D: DataverseOps> Conductor<S, D> {
             self.feeder.reconcile_once(store, batch.id, at).await?;
             *next_reconcile = after(at, self.settings.reconcile_every);
         }
+        let options = BatchOptions::from_json(&batch.options).map_err(PipelineError::Options)?;
+        let progress = store.progress(batch.id).await?;
+        let Some(new) = self.new_work(batch, &options, &progress).await? else {
+            return Ok(()); // paused
+        };
+        for step in &batch.steps {
+            if let Some(reason) = safety::check_breaker(store, batch, &options, *step).await? {
+                safety::pause(store, batch, &reason, &self.metrics).await?;
+                return Ok(());
+            }
+        }
         let at = now();
         let metrics = &*self.metrics;
         self.feeder
-            .feed_planned(store, batch.id, at, |items| plan(store, dataverse, batch, items, at, metrics))
+            .feed_planned(store, batch.id, at, new, |items| plan(store, dataverse, batch, items, at, metrics))
             .await?;
         Ok(())
+    }
+
+    /// What may start besides the started work that is due: the canary's mailboxes while it
+    /// runs, then new ones as admission leaves room. None when the canary failed and the
+    /// batch paused.
+    async fn new_work(
+        &self,
+        batch: &Batch,
+        options: &BatchOptions,
+        progress: &Progress,
+    ) -> Result<Option<NewWork>, PipelineError> {
+        let store = &*self.store;
+        let canary_size = options.canary.size(batch.total);
+        if !batch.canary_done && canary_size > 0 {
+            let indexes = canary_indexes(batch.total, canary_size);
+            let mut items = Vec::with_capacity(indexes.len());
+            for index in &indexes {
+                if let Some(item) = store.item(batch.id, *index).await? {
+                    items.push(item);
+                }
+            }
+            match safety::judge_canary(store, batch, options, &items).await? {
+                CanaryVerdict::Running => {
+                    let waiting = items.iter().filter(|i| !i.started).map(|i| i.index).collect();
+                    return Ok(Some(NewWork::Items(waiting)));
+                }
+                CanaryVerdict::Failed(reason) => {
+                    safety::pause(store, batch, &reason, &self.metrics).await?;
+                    return Ok(None);
+                }
+                CanaryVerdict::Passed => {
+                    store.set_canary_done(batch.id, now()).await?;
+                    tracing::info!(batch = %batch.id, mailboxes = items.len(), "the canary passed");
+                }
+            }
+        }
+        let capacity = self.dataverse.capacity();
+        let first = Step::first_of(&batch.steps);
+        Ok(Some(NewWork::UpTo(room_for_new(progress, first, capacity, &self.settings.admission))))
     }
 
     /// Completes the batch when every item is final; true when it did.
@@ -213,8 +284,8 @@ impl<S: BatchStore, D: DataverseOps> Conductor<S, D> {
     }
 
     /// None when the organization processes email by server-side sync (setting it first with
-    /// `configure_org`); otherwise the error every open item fails with.
-    async fn check_prerequisite(&self, batch: &Batch) -> Result<Option<ItemError>, PipelineError> {
+    /// `configure_org`); otherwise why the batch must pause before anything is written.
+    async fn check_prerequisite(&self, batch: &Batch) -> Result<Option<PauseReason>, PipelineError> {
         let options = BatchOptions::from_json(&batch.options).map_err(PipelineError::Options)?;
         let org = self.dataverse.organization().await?;
         let found = match self.dataverse.email_processing(org).await? {
@@ -227,15 +298,20 @@ impl<S: BatchStore, D: DataverseOps> Conductor<S, D> {
             tracing::info!(%org, "organization switched to server-side synchronization");
             return Ok(None);
         }
-        Ok(Some(remedy::org_not_server_side_sync(&found)))
-    }
-
-    async fn fail_open_items(&self, batch: &Batch, error: &ItemError) -> Result<(), PipelineError> {
-        self.for_open_items(batch, |item| Transition {
-            error: Some(error.clone()),
-            ..keep(item, ItemState::Failed)
-        })
-        .await
+        let error = remedy::org_not_server_side_sync(&found);
+        Ok(Some(PauseReason {
+            by: PausedBy::Prerequisite,
+            code: error.code,
+            step: None,
+            message: error.message,
+            remedy: format!(
+                "{}; then resume the batch (`activator resume BATCH`, or run the same `activator run` command \
+                 again with --configure-org)",
+                error.remedy.unwrap_or_default()
+            ),
+            failed: 0,
+            of: batch.total,
+        }))
     }
 
     /// Cancels what has not started; true once every item is final.

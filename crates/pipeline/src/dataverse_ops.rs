@@ -8,6 +8,10 @@ use std::future::Future;
 use uuid::Uuid;
 
 pub trait DataverseOps: Send + Sync + 'static {
+    /// How many of Dataverse's default per-user budgets (20 requests a second) the application
+    /// users have together: each user adds one, a shortened window (a rehearsal against the
+    /// simulator) adds in proportion.
+    fn capacity(&self) -> f64;
     /// Checks the credentials and returns the organization id.
     fn organization(&self) -> impl Future<Output = Result<Uuid, DataverseError>> + Send;
     fn email_processing(
@@ -52,7 +56,13 @@ pub trait DataverseOps: Send + Sync + 'static {
     ) -> impl Future<Output = Result<RoleAssignment, DataverseError>> + Send;
 }
 
+/// Dataverse's default request budget of one application user: 6,000 per 300 s.
+const DEFAULT_REQUESTS_PER_SEC: f64 = 20.0;
+
 impl DataverseOps for Dataverse {
+    fn capacity(&self) -> f64 {
+        self.budget_requests_per_sec() / DEFAULT_REQUESTS_PER_SEC
+    }
     async fn organization(&self) -> Result<Uuid, DataverseError> {
         Ok(self.connect().await?.organization_id)
     }

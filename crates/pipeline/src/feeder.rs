@@ -1,10 +1,13 @@
 //! The feeder: moves due items of a batch from the store into the queue through a bounded
 //! window, and the reconciler that gives back items whose job was lost.
 //!
-//! Only due work is pushed. Each item is first marked Queued in the store, then pushed; a push
-//! that fails is undone (Queued → Pending). The window bounds both one batch's jobs in the
-//! queue (Queued + Running) and the total this process knows of across batches.
+//! Only due work is pushed: started mailboxes whose next step is due first (longest-due
+//! first), then new ones as admission allows ([`NewWork`]). Each item is first marked Queued
+//! in the store, then pushed; a push that fails is undone (Queued → Pending). The window
+//! bounds both one batch's jobs in the queue (Queued + Running) and the total this process
+//! knows of across batches.
 
+use crate::admission::NewWork;
 use crate::error::PipelineError;
 use crate::item_change::change;
 use crate::job::ItemJob;
@@ -58,15 +61,15 @@ impl Feeder {
         &self.config
     }
 
-    /// Pushes as many due items of `batch` as the window has room for, as they are (no
-    /// planning); returns how many.
+    /// Pushes as many due items of `batch` as the window has room for, new ones included, as
+    /// they are (no planning); returns how many.
     pub async fn feed_once<S: BatchStore>(
         &self,
         store: &S,
         batch: BatchId,
         now: Millis,
     ) -> Result<usize, PipelineError> {
-        self.feed_planned(store, batch, now, |items| async move {
+        self.feed_planned(store, batch, now, NewWork::UpTo(u64::MAX), |items| async move {
             Ok(items
                 .into_iter()
                 .filter_map(|item| {
@@ -79,13 +82,15 @@ impl Feeder {
         .await
     }
 
-    /// Takes as many due items of `batch` as the window has room for, lets `plan` decide
-    /// which of them must run (and at which step), and pushes those; returns how many.
+    /// Takes as many due items of `batch` as the window has room for (started ones first, then
+    /// what `new` allows to start), lets `plan` decide which of them must run (and at which
+    /// step), and pushes those; returns how many.
     pub async fn feed_planned<S, P, Fut>(
         &self,
         store: &S,
         batch: BatchId,
         now: Millis,
+        new: NewWork,
         plan: P,
     ) -> Result<usize, PipelineError>
     where
@@ -97,7 +102,28 @@ impl Feeder {
         if room == 0 {
             return Ok(0);
         }
-        let due = store.due_items(batch, now, usize::try_from(room).unwrap_or(usize::MAX)).await?;
+        let room = usize::try_from(room).unwrap_or(usize::MAX);
+        let mut due = store.due_items(batch, now, room).await?;
+        let left = room.saturating_sub(due.len());
+        match new {
+            NewWork::Nothing => {}
+            NewWork::UpTo(n) => {
+                let n = usize::try_from(n).unwrap_or(usize::MAX).min(left);
+                if n > 0 {
+                    due.extend(store.fresh_items(batch, n).await?);
+                }
+            }
+            NewWork::Items(indexes) => {
+                for index in indexes.into_iter().take(left) {
+                    if let Some(item) = store.item(batch, index).await?
+                        && !item.started
+                        && item.state == ItemState::Pending
+                    {
+                        due.push(item);
+                    }
+                }
+            }
+        }
         if due.is_empty() {
             return Ok(0);
         }

@@ -16,6 +16,7 @@ pub(crate) fn change(item: &Item, from: ItemState, to: ItemState) -> Transition 
         due_at: None,
         error: item.error.clone(),
         mailbox_id: None,
+        outcome: None,
     }
 }
 

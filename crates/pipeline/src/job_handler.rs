@@ -11,6 +11,7 @@ use crate::item_change::keep;
 use crate::job::ItemJob;
 use crate::remedy;
 use crate::retry_policy::RetryPolicy;
+use crate::safety;
 use crate::step_runner::{StepResult, run_step};
 use activator_core::BatchOptions;
 use activator_core::{BatchState, ItemState, Step};
@@ -19,7 +20,7 @@ use metrics::Metrics;
 use std::sync::Arc;
 use std::time::Instant;
 use store::clock::{after, now};
-use store::{BatchStore, Item, Transition};
+use store::{BatchStore, Item, StepOutcome, Transition};
 
 #[derive(Debug)]
 pub struct JobHandler<S, D> {
@@ -83,7 +84,14 @@ impl<S: BatchStore, D: DataverseOps> JobHandler<S, D> {
             .observe(started.elapsed().as_secs_f64());
         let options = BatchOptions::from_json(&batch.options).map_err(PipelineError::Options)?;
         let t = self.outcome(&running, job.step, &batch.steps, &options, result);
-        store.transition(job.batch, t, now()).await?;
+        let failed_for_good = t.to == ItemState::Failed;
+        if store.transition(job.batch, t, now()).await? && failed_for_good {
+            // Seen at once, not at the conductor's next tick: the jobs still queued find the
+            // batch paused and write nothing.
+            if let Some(reason) = safety::check_breaker(store, &batch, &options, job.step).await? {
+                safety::pause(store, &batch, &reason, &self.metrics).await?;
+            }
+        }
         Ok(())
     }
 
@@ -104,14 +112,16 @@ impl<S: BatchStore, D: DataverseOps> JobHandler<S, D> {
         match result {
             StepResult::Done => {
                 count("done");
+                let outcome = Some(StepOutcome::succeeded(step));
                 match step.next_in(steps) {
                     Some(next) => Transition {
                         step: Some(next),
                         attempts: 0,
                         error: None,
+                        outcome,
                         ..keep(item, ItemState::Pending)
                     },
-                    None => Transition { error: None, ..keep(item, ItemState::Done) },
+                    None => Transition { error: None, outcome, ..keep(item, ItemState::Done) },
                 }
             }
             StepResult::Started => {
@@ -126,7 +136,8 @@ impl<S: BatchStore, D: DataverseOps> JobHandler<S, D> {
             }
             StepResult::Failed(error) => {
                 count("failed");
-                Transition { error: Some(error), ..keep(item, ItemState::Failed) }
+                let outcome = Some(StepOutcome::failed(step, &error.code));
+                Transition { error: Some(error), outcome, ..keep(item, ItemState::Failed) }
             }
             StepResult::Error(DataverseError::Throttled { retry_after, .. }) => {
                 count("throttled");
@@ -156,9 +167,11 @@ impl<S: BatchStore, D: DataverseOps> JobHandler<S, D> {
             }
             StepResult::Error(e) => {
                 count("failed");
+                let error = remedy::from_dataverse(step, &e);
                 Transition {
                     attempts: item.attempts + 1,
-                    error: Some(remedy::from_dataverse(step, &e)),
+                    outcome: Some(StepOutcome::failed(step, &error.code)),
+                    error: Some(error),
                     ..keep(item, ItemState::Failed)
                 }
             }

@@ -8,6 +8,7 @@
 //!
 //! This is the only crate that names apalis.
 
+pub mod admission;
 pub mod assemble;
 pub mod conductor;
 pub mod dataverse_ops;
@@ -25,11 +26,13 @@ pub mod request_metrics;
 pub mod results;
 pub mod retry_policy;
 pub mod runtime;
+pub mod safety;
 pub mod step_runner;
 pub mod sweep;
 pub mod worker;
 pub mod worker_name;
 
+pub use admission::{AdmissionSettings, NewWork};
 pub use assemble::{RedisLocation, connect_dataverse, redis_store};
 pub use conductor::{Conducted, Conductor, ConductorSettings};
 pub use dataverse_ops::DataverseOps;

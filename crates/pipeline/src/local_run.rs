@@ -87,8 +87,11 @@ pub async fn create_or_resume<S: BatchStore>(
     if batch.state == BatchState::Cancelled {
         return Err(RunBatchError::Cancelled(batch.id));
     }
-    let retried = if request.retry_failed { batch_control::retry(store, batch.id).await?.retried } else { 0 };
+    let mut retried =
+        if request.retry_failed { batch_control::retry(store, batch.id).await?.retried } else { 0 };
     if store.batch(batch.id).await?.is_some_and(|b| b.state == BatchState::Paused) {
+        // A rerun is how `run` goes on after a self-pause: the cause's mailboxes first.
+        retried += batch_control::retry_cause_and_resume(store, batch.id).await?.retried;
         batch_control::resume(store, batch.id).await?;
     }
     let batch = store.batch(batch.id).await?.unwrap_or(batch);
@@ -165,6 +168,7 @@ mod tests {
                 remedy: remedy.map(str::to_string),
             }),
             mailbox_id: None,
+            outcome: None,
         };
         assert!(store.transition(batch.id, t, store::clock::now()).await.expect("moved"));
     }

@@ -16,7 +16,7 @@ use dataverse::{DeploymentOutcome, Mailbox, TestOutcome};
 use metrics::Metrics;
 use std::collections::HashMap;
 use store::clock::after;
-use store::{Batch, Item, ItemError, Millis, Transition};
+use store::{Batch, Item, ItemError, Millis, StepOutcome, Transition};
 use uuid::Uuid;
 
 /// An item whose next step must run: the feeder queues it at `step`.
@@ -82,11 +82,17 @@ pub async fn plan<S: store::BatchStore, D: DataverseOps>(
             due_at: None,
             error: if step == item.step { item.error.clone() } else { None },
             mailbox_id,
+            outcome: None,
         };
         let t = match decision {
             Decision::Run { step: Step::AssignRole } if role == Some(None) => {
                 metrics.mailbox_steps_total.with_label_values(&[Step::AssignRole.name(), "failed"]).inc();
-                Transition { error: Some(remedy::role_missing_in_unit()), ..to(ItemState::Failed, item.step) }
+                let error = remedy::role_missing_in_unit();
+                Transition {
+                    outcome: Some(StepOutcome::failed(Step::AssignRole, &error.code)),
+                    error: Some(error),
+                    ..to(ItemState::Failed, item.step)
+                }
             }
             Decision::Run { step } => {
                 if let Some(id) = mailbox_id {
@@ -110,7 +116,11 @@ pub async fn plan<S: store::BatchStore, D: DataverseOps>(
             }
             Decision::Fail(error) => {
                 metrics.mailbox_steps_total.with_label_values(&[from_step.name(), "failed"]).inc();
-                Transition { error: Some(error), ..to(ItemState::Failed, item.step) }
+                Transition {
+                    outcome: Some(StepOutcome::failed(from_step, &error.code)),
+                    error: Some(error),
+                    ..to(ItemState::Failed, item.step)
+                }
             }
         };
         store.transition(batch.id, t, now).await?;

@@ -17,7 +17,7 @@ use metrics::Metrics;
 use std::collections::HashMap;
 use std::time::Duration;
 use store::clock::now;
-use store::{Batch, BatchStore, Item, Millis, Transition};
+use store::{Batch, BatchStore, Item, Millis, StepOutcome, Transition};
 use uuid::Uuid;
 
 /// Items read from the store per page, and so per group of bulk reads.
@@ -86,7 +86,9 @@ async fn settle<D: DataverseOps>(
 ) -> Option<Transition> {
     let step = item.step?;
     let Some(m) = mailbox else {
-        return Some(Transition { error: Some(remedy::mailbox_deleted()), ..keep(item, ItemState::Failed) });
+        let error = remedy::mailbox_deleted();
+        let outcome = Some(StepOutcome::failed(step, &error.code));
+        return Some(Transition { error: Some(error), outcome, ..keep(item, ItemState::Failed) });
     };
     let timeout = if step == Step::DeployApp { options.deploy_timeout() } else { options.test_timeout() };
     let deadline = item.due_at.unwrap_or(at);
@@ -131,20 +133,23 @@ async fn settle<D: DataverseOps>(
     Some(match finished {
         Ok(()) => {
             count("verified");
+            let outcome = Some(StepOutcome::succeeded(step));
             match step.next_in(&batch.steps) {
                 Some(next) => Transition {
                     step: Some(next),
                     attempts: 0,
                     error: None,
                     due_at: Some(at),
+                    outcome,
                     ..keep(item, ItemState::Pending)
                 },
-                None => Transition { error: None, ..keep(item, ItemState::Done) },
+                None => Transition { error: None, outcome, ..keep(item, ItemState::Done) },
             }
         }
         Err(error) => {
             count("failed");
-            Transition { error: Some(error), ..keep(item, ItemState::Failed) }
+            let outcome = Some(StepOutcome::failed(step, &error.code));
+            Transition { error: Some(error), outcome, ..keep(item, ItemState::Failed) }
         }
     })
 }
@@ -160,8 +165,10 @@ fn timed_out(
         return None;
     }
     count("timed_out");
+    let error = remedy::timed_out(step, timeout.as_secs());
     Some(Transition {
-        error: Some(remedy::timed_out(step, timeout.as_secs())),
+        outcome: Some(StepOutcome::failed(step, &error.code)),
+        error: Some(error),
         ..keep(item, ItemState::Failed)
     })
 }

@@ -144,6 +144,7 @@ pub async fn handle(
         .collect();
     let req = Request { method: method.as_str(), path, query, headers: &header_pairs, body: &body };
     let base = sim.api_base();
+    let variants = *lock(&sim.variants);
     let (outcome, inner_ops) = {
         let mut org = lock(&sim.org);
         org.advance(now);
@@ -155,6 +156,7 @@ pub async fn handle(
             caller,
             dop_hint: profile.dop_hint,
             now,
+            variants,
         };
         if label == "batch" {
             let done = batch::execute(&mut ctx, &req);

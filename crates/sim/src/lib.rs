@@ -1,5 +1,5 @@
 //! A faithful local stand-in for the Dataverse Web API and the Microsoft Entra token endpoint:
-//! a seeded organization with mailboxes, users and roles; the reads, writes and associations
+//! a seeded organization with mailboxes, users, roles and teams; the reads, writes and associations
 //! the App for Outlook rollout needs; `$batch`; Test & Enable and app deployment as
 //! asynchronous processes; the three service protection limits; and injected faults.
 //!
@@ -22,7 +22,9 @@ mod server;
 mod sim_endpoints;
 pub mod state;
 pub mod stats;
+pub mod teams;
 mod token_endpoint;
+pub mod variants;
 pub mod webapi;
 
 pub use auth::{ClientCredential, default_client};
@@ -30,3 +32,4 @@ pub use case::{Case, CaseShares};
 pub use profile::{Costs, Profile, Range};
 pub use server::{RunningSim, router, start, start_at};
 pub use state::{Sim, SimConfig};
+pub use variants::{ApprovalMode, Variants};

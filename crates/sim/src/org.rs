@@ -1,5 +1,5 @@
-//! The simulated organization's data: tables of rows, per-mailbox simulation state, role
-//! associations, and the clock of pending asynchronous processes.
+//! The simulated organization's data: tables of rows, per-mailbox simulation state, role and
+//! team associations, and the clock of pending asynchronous processes.
 
 use crate::case::Case;
 use crate::profile::Range;
@@ -40,6 +40,8 @@ pub struct MailboxSim {
     pub deleted: bool,
     /// The row as it was when deleted, for ground truth.
     pub last_row: Option<Row>,
+    /// What the last Test & Enable reported, as mailbox alerts would (empty when it passed).
+    pub alerts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -58,6 +60,8 @@ pub struct Org {
     pub mailboxes: HashMap<Uuid, MailboxSim>,
     pub user_roles: HashMap<Uuid, BTreeSet<Uuid>>,
     pub user_mailbox: HashMap<Uuid, Uuid>,
+    /// Members (`systemuserid`) of each team.
+    pub team_members: BTreeMap<Uuid, BTreeSet<Uuid>>,
     /// Application user (`systemuserid`) of each configured client id.
     pub app_users: BTreeMap<String, Uuid>,
     pub organization_id: Uuid,
@@ -83,6 +87,7 @@ impl Org {
             mailboxes: HashMap::new(),
             user_roles: HashMap::new(),
             user_mailbox: HashMap::new(),
+            team_members: BTreeMap::new(),
             app_users: BTreeMap::new(),
             organization_id,
             root_business_unit,

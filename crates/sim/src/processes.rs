@@ -4,7 +4,8 @@
 //! override for ACT sync), so a client that fixes a cause and runs the step again sees it pass.
 
 use crate::case::Case;
-use crate::org::{Org, bool_of, int_of, now_utc};
+use crate::org::{Org, Row, bool_of, int_of, now_utc};
+use crate::webapi::approval::ADMIN_APPROVED;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -22,18 +23,28 @@ impl Org {
         };
         let user_ok = self.row("systemusers", &sim.user).is_some_and(|u| !bool_of(u, "isdisabled"));
         let approved = int_of(&row, "emailrouteraccessapproval") == 1;
+        let admin_approved = bool_of(&row, ADMIN_APPROVED);
         let active = int_of(&row, "statecode") == 0;
-        let basic_ok = approved && active && user_ok;
+        let basic_ok = approved && admin_approved && active && user_ok;
         let status_for = |used: bool, ok: bool| match (used, ok) {
             (false, _) => NOT_RUN,
             (true, true) => SUCCESS,
             (true, false) => FAILURE,
         };
-        let incoming = status_for(int_of(&row, "incomingemaildeliverymethod") == 2, basic_ok);
-        let outgoing = status_for(int_of(&row, "outgoingemaildeliverymethod") == 2, basic_ok);
+        let uses_incoming = int_of(&row, "incomingemaildeliverymethod") == 2;
+        let uses_outgoing = int_of(&row, "outgoingemaildeliverymethod") == 2;
+        let uses_act = int_of(&row, "actdeliverymethod") == 1;
+        let incoming = status_for(uses_incoming, basic_ok);
+        let outgoing = status_for(uses_outgoing, basic_ok);
         let primary_here = bool_of(&row, "orgmarkedasprimaryforexchangesync");
-        let act_ok = basic_ok && (sim.case != Case::OtherOrg || primary_here);
-        let act = status_for(int_of(&row, "actdeliverymethod") == 1, act_ok);
+        let other_org = sim.case == Case::OtherOrg && !primary_here;
+        let act_ok = basic_ok && !other_org;
+        let act = status_for(uses_act, act_ok);
+        let alerts = test_alerts(
+            &row,
+            Checks { approved, admin_approved, active, user_ok, other_org },
+            [uses_incoming, uses_outgoing, uses_act],
+        );
         let statuses = [incoming, outgoing, act];
         let overall = if statuses.contains(&FAILURE) {
             FAILURE
@@ -56,6 +67,9 @@ impl Org {
             }
             row.insert("testemailconfigurationscheduled".into(), json!(false));
             row.insert("testmailboxaccesscompletedon".into(), json!(now));
+        }
+        if let Some(sim) = self.mailboxes.get_mut(&id) {
+            sim.alerts = alerts;
         }
         self.touch("mailboxes", &id);
     }
@@ -101,4 +115,51 @@ impl Org {
         }
         self.touch("mailboxes", &id);
     }
+}
+
+/// What Test & Enable found about a mailbox.
+#[derive(Debug, Clone, Copy)]
+struct Checks {
+    approved: bool,
+    admin_approved: bool,
+    active: bool,
+    user_ok: bool,
+    other_org: bool,
+}
+
+/// The alerts a failed Test & Enable leaves, in the manner of Dataverse's mailbox alerts (the
+/// wording is the simulator's). `used`: incoming, outgoing, ACT use server-side sync.
+fn test_alerts(row: &Row, c: Checks, used: [bool; 3]) -> Vec<String> {
+    let name = row.get("name").and_then(Value::as_str).unwrap_or("(unnamed)");
+    let mut alerts = Vec::new();
+    if !c.approved {
+        alerts.push(format!(
+            "Email won't be processed for the mailbox {name}: its email address is not approved. Approve the email address, then test the mailbox again."
+        ));
+    } else if !c.admin_approved {
+        let what = [
+            "Incoming email can't be received",
+            "Outgoing email can't be sent",
+            "Appointments, contacts, and tasks can't be synchronized",
+        ];
+        for (what, used) in what.iter().zip(used) {
+            if used {
+                alerts.push(format!(
+                    "{what} for the mailbox {name}: its email address must be approved by a Microsoft 365 administrator (Global or Exchange administrator). The mailbox won't be synchronized until then."
+                ));
+            }
+        }
+    }
+    if !c.active {
+        alerts.push(format!("The mailbox {name} is inactive: activate it, then test it again."));
+    }
+    if !c.user_ok {
+        alerts.push(format!("The owner of the mailbox {name} is a disabled user: email can't be processed."));
+    }
+    if c.other_org && used[2] {
+        alerts.push(format!(
+            "Appointments, contacts, and tasks of the mailbox {name} are synchronized with another organization: mark this organization as primary for Exchange synchronization."
+        ));
+    }
+    alerts
 }

@@ -2,6 +2,7 @@
 //! Defaults are Dataverse's documented service protection limits and realistic latencies.
 
 use crate::case::CaseShares;
+use crate::variants::Variants;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -185,6 +186,9 @@ pub struct Profile {
     pub email_connection_channel: i64,
     pub costs: Costs,
     pub cases: CaseShares,
+    /// Behaviour variants in force at start (`[variants]` table); `POST /_sim/variants` changes
+    /// them while running.
+    pub variants: Variants,
 }
 
 impl Default for Profile {
@@ -204,6 +208,7 @@ impl Default for Profile {
             email_connection_channel: 0,
             costs: Costs::default(),
             cases: CaseShares::default(),
+            variants: Variants::default(),
         }
     }
 }
@@ -260,6 +265,15 @@ mod tests {
         assert_eq!(p.costs.update, 7);
         assert_eq!(p.costs.retrieve, Costs::default().retrieve);
         assert_eq!(p.cases.0.len(), 1);
+    }
+
+    #[test]
+    fn variants_table_sets_the_approval_mode() {
+        let p = Profile::from_toml("[variants]\napproval_mode = \"silent\"\n").expect("profile parses");
+        assert_eq!(p.variants.approval_mode, crate::variants::ApprovalMode::Silent);
+        assert_eq!(Profile::default().variants.approval_mode, crate::variants::ApprovalMode::Any);
+        let err = Profile::from_toml("[variants]\napproval_mode = \"admin\"\n").expect_err("bad mode");
+        assert!(err.contains("admin-only"), "{err}");
     }
 
     #[test]

@@ -71,6 +71,7 @@ pub static MAILBOXES: Table = Table {
         col("_ownerid_value", Guid, false),
         col("_owningbusinessunit_value", Guid, false),
         choice("emailrouteraccessapproval", true, &[0, 1, 2, 3]),
+        col("isemailaddressapprovedbyo365admin", Bool, false),
         choice("incomingemaildeliverymethod", true, &[0, 1, 2, 3]),
         choice("outgoingemaildeliverymethod", true, &[0, 1, 2]),
         choice("actdeliverymethod", true, &[0, 1, 2]),
@@ -114,6 +115,7 @@ pub static SYSTEMUSERS: Table = Table {
         col("isdisabled", Bool, false),
         choice("accessmode", false, &[0, 1, 2, 3, 4, 5]),
         choice("emailrouteraccessapproval", true, &[0, 1, 2, 3]),
+        col("isemailaddressapprovedbyo365admin", Bool, false),
         col("modifiedon", DateTime, false),
         col("versionnumber", Int, false),
     ],
@@ -147,6 +149,21 @@ pub static ROLES: Table = Table {
     ],
 };
 
+/// Teams: `teamtype` 0 Owner, 1 Access, 2 Microsoft Entra security group, 3 Microsoft 365 group.
+pub static TEAMS: Table = Table {
+    set: "teams",
+    logical: "team",
+    key: "teamid",
+    columns: &[
+        col("teamid", Guid, false),
+        col("name", String, true),
+        col("_businessunitid_value", Guid, false),
+        choice("teamtype", false, &[0, 1, 2, 3]),
+        col("modifiedon", DateTime, false),
+        col("versionnumber", Int, false),
+    ],
+};
+
 pub static ORGANIZATIONS: Table = Table {
     set: "organizations",
     logical: "organization",
@@ -164,7 +181,7 @@ pub static ORGANIZATIONS: Table = Table {
 };
 
 /// Every table, in the order of the service document.
-pub static TABLES: [&Table; 5] = [&BUSINESSUNITS, &MAILBOXES, &ORGANIZATIONS, &ROLES, &SYSTEMUSERS];
+pub static TABLES: [&Table; 6] = [&BUSINESSUNITS, &MAILBOXES, &ORGANIZATIONS, &ROLES, &SYSTEMUSERS, &TEAMS];
 
 pub fn table_by_set(set: &str) -> Option<&'static Table> {
     TABLES.iter().copied().find(|t| t.set == set)

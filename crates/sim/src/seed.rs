@@ -1,5 +1,5 @@
 //! Builds a deterministic organization from a seed: business units, roles, users, application
-//! users and mailboxes, with the profile's share of awkward cases.
+//! users, mailboxes and teams, with the profile's share of awkward cases.
 
 use crate::case::Case;
 use crate::org::{APP_ROLE_NAME, MailboxSim, Org, Row};
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// The time seeded rows say they were created and last modified.
-const SEEDED_AT: &str = "2026-01-05T09:00:00Z";
+pub(crate) const SEEDED_AT: &str = "2026-01-05T09:00:00Z";
 const DOMAIN: &str = "contoso.example";
 const CHILD_UNITS: [&str; 12] = [
     "Sales",
@@ -150,6 +150,7 @@ pub fn seed_org(mailboxes: usize, seed: u64, profile: &Profile, clients: &[AppUs
                 ("isdisabled", json!(false)),
                 ("accessmode", json!(4)),
                 ("emailrouteraccessapproval", json!(0)),
+                ("isemailaddressapprovedbyo365admin", json!(false)),
                 ("modifiedon", json!(SEEDED_AT)),
             ]),
         );
@@ -165,9 +166,11 @@ pub fn seed_org(mailboxes: usize, seed: u64, profile: &Profile, clients: &[AppUs
     rng.shuffle(&mut cases);
 
     let regular_units = 1 + child_count;
+    let mut regular_users = Vec::with_capacity(mailboxes);
     for (i, case) in cases.into_iter().enumerate() {
         let user_id = rng.uuid();
         let mailbox_id = rng.uuid();
+        regular_users.push(user_id);
         let unit = match (case, roleless_unit) {
             (Case::NoRoleInBusinessUnit, Some(_)) => units.len() - 1,
             _ => i % regular_units,
@@ -193,6 +196,7 @@ pub fn seed_org(mailboxes: usize, seed: u64, profile: &Profile, clients: &[AppUs
                 ("isdisabled", json!(case == Case::UserDisabled)),
                 ("accessmode", json!(0)),
                 ("emailrouteraccessapproval", json!(if case == Case::AlreadyTested { 1 } else { 2 })),
+                ("isemailaddressapprovedbyo365admin", json!(case == Case::AlreadyTested)),
                 ("modifiedon", json!(SEEDED_AT)),
             ]),
         );
@@ -216,9 +220,11 @@ pub fn seed_org(mailboxes: usize, seed: u64, profile: &Profile, clients: &[AppUs
                 writes: 0,
                 deleted: false,
                 last_row: None,
+                alerts: Vec::new(),
             },
         );
     }
+    crate::teams::seed_teams(&mut org, seed, &regular_users);
     org
 }
 
@@ -229,6 +235,8 @@ fn mailbox_row(id: Uuid, user: Uuid, bu: Uuid, name: &str, email: &str, case: Ca
         Case::ApprovalRejected => 3,
         _ => 2,
     };
+    // Seeded approvals were made by a Microsoft 365 administrator.
+    let admin_approved = approval == 1;
     let status = if tested { 1 } else { 0 };
     let inactive = case == Case::InactiveMailbox;
     row(vec![
@@ -239,6 +247,7 @@ fn mailbox_row(id: Uuid, user: Uuid, bu: Uuid, name: &str, email: &str, case: Ca
         ("_ownerid_value", json!(user)),
         ("_owningbusinessunit_value", json!(bu)),
         ("emailrouteraccessapproval", json!(approval)),
+        ("isemailaddressapprovedbyo365admin", json!(admin_approved)),
         ("incomingemaildeliverymethod", json!(2)),
         ("outgoingemaildeliverymethod", json!(2)),
         ("actdeliverymethod", json!(1)),
@@ -267,7 +276,7 @@ fn mailbox_row(id: Uuid, user: Uuid, bu: Uuid, name: &str, email: &str, case: Ca
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::org::int_of;
+    use crate::org::{bool_of, int_of};
 
     fn clients() -> Vec<AppUser> {
         vec![AppUser { client_id: "app".into() }]
@@ -311,8 +320,13 @@ mod tests {
                 Case::AlreadyTested => {
                     assert_eq!(int_of(row, "mailboxstatus"), 1);
                     assert!(org.user_has_app_role(&sim.user));
+                    assert!(bool_of(row, "isemailaddressapprovedbyo365admin"));
                 }
-                Case::Normal => assert_eq!(int_of(row, "emailrouteraccessapproval"), 2),
+                Case::AlreadyApproved => assert!(bool_of(row, "isemailaddressapprovedbyo365admin")),
+                Case::Normal => {
+                    assert_eq!(int_of(row, "emailrouteraccessapproval"), 2);
+                    assert!(!bool_of(row, "isemailaddressapprovedbyo365admin"));
+                }
                 _ => {}
             }
         }

@@ -31,6 +31,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/_sim/stats", get(sim_endpoints::stats))
         .route("/_sim/mailboxes", get(sim_endpoints::cases))
         .route("/_sim/mailboxes/{id}", get(sim_endpoints::mailbox))
+        .route("/_sim/variants", get(sim_endpoints::variants).post(sim_endpoints::set_variants))
         .route("/_sim/reset", post(sim_endpoints::reset))
         .route("/_sim/tokens/expire", post(sim_endpoints::expire_tokens))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

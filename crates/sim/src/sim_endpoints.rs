@@ -1,10 +1,12 @@
 //! The simulator's own endpoints under `/_sim/`: statistics, ground truth of a mailbox, the
-//! seeded cases, and reset. They need no token and count toward no limit.
+//! seeded cases, the behaviour variants, and reset. They need no token and count toward no limit.
 
 use crate::case::Case;
 use crate::org::{Org, Row};
 use crate::state::{Sim, lock};
+use crate::variants::Variants;
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -29,15 +31,31 @@ fn writes_summary(org: &Org) -> Value {
     })
 }
 
+/// Members per team, by team name.
+fn team_sizes(org: &Org) -> BTreeMap<String, usize> {
+    org.table("teams")
+        .map(|teams| {
+            teams
+                .iter()
+                .map(|(id, row)| {
+                    let name = row.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                    (name, org.members_of(id).len())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
     let now = Instant::now();
     let stats = lock(&sim.stats).clone();
-    let (mailboxes, deleted, pending, writes) = {
+    let (mailboxes, deleted, pending, writes, teams) = {
         let mut org = lock(&sim.org);
         org.advance(now);
         let deleted = org.mailboxes.values().filter(|m| m.deleted).count();
-        (org.mailboxes.len(), deleted, org.pending_count(), writes_summary(&org))
+        (org.mailboxes.len(), deleted, org.pending_count(), writes_summary(&org), team_sizes(&org))
     };
+    let variants = *lock(&sim.variants);
     let usage: BTreeMap<String, Value> = {
         let mut limits = lock(&sim.limits);
         sim.clients.iter().map(|c| (c.id.clone(), json!(limits.usage(&c.id, now)))).collect()
@@ -58,6 +76,8 @@ pub async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
         "writes": writes,
         "mailboxes": {"seeded": mailboxes, "deleted": deleted},
         "pending_processes": pending,
+        "teams": teams,
+        "variants": variants,
         "limits": {
             "window_secs": p.window_secs,
             "max_requests": p.max_requests,
@@ -99,7 +119,9 @@ pub async fn mailbox(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Res
             "mailbox": row,
             "user": user,
             "user_roles": roles,
+            "user_teams": org.team_names_of(&m.user),
             "has_app_role": org.user_has_app_role(&m.user),
+            "test_alerts": m.alerts,
             "test_due_in_ms": due_in(m.test_due),
             "deployment_due_in_ms": due_in(m.deploy_due),
         })),
@@ -139,4 +161,21 @@ pub async fn reset(State(sim): State<Arc<Sim>>) -> StatusCode {
 pub async fn expire_tokens(State(sim): State<Arc<Sim>>) -> StatusCode {
     lock(&sim.tokens).expire_all(Instant::now());
     StatusCode::NO_CONTENT
+}
+
+/// The behaviour variants in force.
+pub async fn variants(State(sim): State<Arc<Sim>>) -> Json<Variants> {
+    Json(*lock(&sim.variants))
+}
+
+/// Changes the variants named in the body from now on; answers the variants now in force.
+pub async fn set_variants(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
+    let mut current = lock(&sim.variants);
+    match current.updated(&body) {
+        Ok(new) => {
+            *current = new;
+            (StatusCode::OK, Json(new)).into_response()
+        }
+        Err(message) => sim_error(StatusCode::BAD_REQUEST, message),
+    }
 }

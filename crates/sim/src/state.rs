@@ -1,4 +1,5 @@
-//! The running simulator's shared state: configuration, the org, limits, tokens and counters.
+//! The running simulator's shared state: configuration, the org, limits, tokens, counters and
+//! the behaviour variants in force.
 
 use crate::auth::{ClientCredential, TokenStore, default_client};
 use crate::case::Case;
@@ -8,6 +9,7 @@ use crate::profile::Profile;
 use crate::rng::Rng;
 use crate::seed::{AppUser, seed_org};
 use crate::stats::Stats;
+use crate::variants::Variants;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -39,6 +41,9 @@ pub struct Sim {
     pub tokens: Mutex<TokenStore>,
     pub stats: Mutex<Stats>,
     pub fault_rng: Mutex<Rng>,
+    /// The behaviour variants in force: the profile's at start and after a reset, changed by
+    /// `POST /_sim/variants`.
+    pub variants: Mutex<Variants>,
 }
 
 /// Locks a mutex, carrying on with the data if a holder panicked: every critical section
@@ -62,6 +67,7 @@ impl Sim {
         Self {
             tokens: Mutex::new(TokenStore::new(clients.clone(), Rng::derive(config.seed, "tokens"))),
             fault_rng: Mutex::new(Rng::derive(config.seed, "faults")),
+            variants: Mutex::new(config.profile.variants),
             org: Mutex::new(org),
             limits: Mutex::new(limits),
             stats: Mutex::new(Stats::default()),
@@ -76,8 +82,10 @@ impl Sim {
         seed_org(config.mailboxes, config.seed, &config.profile, &app_users)
     }
 
-    /// Back to the seeded state: data, limits, counters and faults. Issued tokens stay valid.
+    /// Back to the seeded state: data, limits, counters, faults and the variants the simulator
+    /// was started with. Issued tokens stay valid.
     pub fn reset(&self) {
+        *lock(&self.variants) = self.config.profile.variants;
         *lock(&self.org) = Self::seed(&self.config, &self.clients);
         lock(&self.limits).reset();
         lock(&self.stats).reset();

@@ -96,6 +96,7 @@ async fn run<S: BatchStore>(name: &str, store: &S) -> Result<(), Box<dyn Error>>
             due_at: None,
             error: None,
             mailbox_id: None,
+            outcome: None,
         };
         store.transition(batch.id, t, NOW + 1).await?;
     }

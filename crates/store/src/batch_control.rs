@@ -8,7 +8,7 @@
 
 use crate::clock::now;
 use crate::{Batch, BatchId, BatchStore, StoreError, Transition};
-use activator_core::{BatchAction, BatchState, ItemState};
+use activator_core::{BatchAction, BatchState, ItemState, PausedBy};
 
 /// How often a change that lost a race with another writer is tried again.
 const TRIES: usize = 5;
@@ -74,8 +74,15 @@ pub async fn pause<S: BatchStore>(store: &S, id: BatchId) -> Result<Batch, Contr
     .await
 }
 
-/// Paused → running; a running batch stays running.
+/// Paused → running; a running batch stays running. Resuming a batch that paused itself (a
+/// failed canary, a tripped breaker, a missing prerequisite) is the operator's word that it
+/// may go on: the reason is cleared, the breaker's window starts again, and a failed canary
+/// counts as behind the batch. Mailboxes that failed stay failed (`retry` runs them again).
 pub async fn resume<S: BatchStore>(store: &S, id: BatchId) -> Result<Batch, ControlError> {
+    let reason = read(store, id).await?.paused_reason;
+    if reason.as_ref().is_some_and(|r| r.by == PausedBy::Canary) {
+        store.set_canary_done(id, now()).await?;
+    }
     change(store, id, |b| match b.state {
         BatchState::Paused => Ok(Some(BatchState::Running)),
         BatchState::Running => Ok(None),
@@ -89,6 +96,25 @@ pub async fn resume<S: BatchStore>(store: &S, id: BatchId) -> Result<Batch, Cont
         )),
     })
     .await
+}
+
+/// After the cause of a self-pause is fixed: the mailboxes it failed start again, then the
+/// batch resumes, so they are the first to show whether the fix worked. A canary's failed
+/// mailboxes all start again and the canary is judged anew; after a breaker, those that failed
+/// with its error code. Returns the batch and how many started again.
+pub async fn retry_cause_and_resume<S: BatchStore>(store: &S, id: BatchId) -> Result<Retried, ControlError> {
+    let batch = read(store, id).await?;
+    let Some(reason) = batch.paused_reason.clone().filter(|_| batch.state == BatchState::Paused) else {
+        return Ok(Retried { batch, retried: 0 });
+    };
+    let retried = match reason.by {
+        PausedBy::Canary => retry_failed(store, id, |_| true).await?,
+        PausedBy::Breaker => retry_failed(store, id, |code| code == reason.code).await?,
+        PausedBy::Prerequisite => 0,
+    };
+    let batch =
+        change(store, id, |b| Ok((b.state == BatchState::Paused).then_some(BatchState::Running))).await?;
+    Ok(Retried { batch, retried })
 }
 
 /// Running or paused → cancelled; a cancelled batch stays cancelled. The conductor cancels
@@ -116,8 +142,30 @@ pub async fn retry<S: BatchStore>(store: &S, id: BatchId) -> Result<Retried, Con
             "a cancelled batch cannot run again: create a new batch for its failed mailboxes",
         ));
     }
+    let retried = retry_failed(store, id, |_| true).await?;
+    // Reopened after the items moved, so the conductor never sees it running with nothing to
+    // do; judged by the items, so a batch that completed while they moved reopens too, and a
+    // completed batch with nothing failed stays completed.
+    let batch = if has_open_items(store, id).await? {
+        change(store, id, |b| Ok((b.state == BatchState::Completed).then_some(BatchState::Running))).await?
+    } else {
+        read(store, id).await?
+    };
+    Ok(Retried { batch, retried })
+}
+
+/// Failed items whose error code `which` picks go back to pending at the step they failed at,
+/// attempts reset (the last error is kept until the next outcome); returns how many moved.
+async fn retry_failed<S: BatchStore>(
+    store: &S,
+    id: BatchId,
+    which: impl Fn(&str) -> bool,
+) -> Result<u64, ControlError> {
     let mut retried = 0;
     for item in crate::all_items(store, id, Some(ItemState::Failed)).await? {
+        if !which(item.error.as_ref().map_or("", |e| e.code.as_str())) {
+            continue;
+        }
         let t = Transition {
             index: item.index,
             from: ItemState::Failed,
@@ -128,20 +176,13 @@ pub async fn retry<S: BatchStore>(store: &S, id: BatchId) -> Result<Retried, Con
             due_at: None,
             error: item.error,
             mailbox_id: None,
+            outcome: None,
         };
         if store.transition(id, t, now()).await? {
             retried += 1;
         }
     }
-    // Reopened after the items moved, so the conductor never sees it running with nothing to
-    // do; judged by the items, so a batch that completed while they moved reopens too, and a
-    // completed batch with nothing failed stays completed.
-    let batch = if has_open_items(store, id).await? {
-        change(store, id, |b| Ok((b.state == BatchState::Completed).then_some(BatchState::Running))).await?
-    } else {
-        read(store, id).await?
-    };
-    Ok(Retried { batch, retried })
+    Ok(retried)
 }
 
 async fn has_open_items<S: BatchStore>(store: &S, id: BatchId) -> Result<bool, ControlError> {
@@ -183,6 +224,7 @@ mod tests {
             due_at: None,
             error: failed.then(|| ItemError { code: "x".into(), message: "y".into(), remedy: None }),
             mailbox_id: None,
+            outcome: None,
         };
         assert!(store.transition(id, t, now()).await.expect("moved"));
     }

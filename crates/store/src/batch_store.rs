@@ -3,7 +3,7 @@
 
 use crate::error::StoreError;
 use crate::model::{Batch, BatchId, DueSummary, Item, Millis, NewBatch, Progress, Transition};
-use activator_core::{BatchState, ItemState};
+use activator_core::{BatchState, ItemState, PauseReason, Step};
 use std::future::Future;
 use std::time::Duration;
 
@@ -27,7 +27,9 @@ pub trait BatchStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<Batch>>> + Send;
 
-    /// Changes the batch's control state if it is `from`; false when it was not.
+    /// Changes the batch's control state if it is `from`; false when it was not. Clears the
+    /// reason the batch paused itself, if any; a batch that resumes (paused → running) starts
+    /// its recent outcomes afresh.
     fn set_batch_state(
         &self,
         id: BatchId,
@@ -35,6 +37,17 @@ pub trait BatchStore: Send + Sync + 'static {
         to: BatchState,
         now: Millis,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Running → paused, recording why (the batch paused itself); false when it was not running.
+    fn pause_with_reason(
+        &self,
+        id: BatchId,
+        reason: &PauseReason,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Records that the batch's canary is behind it (passed, or accepted by an operator).
+    fn set_canary_done(&self, id: BatchId, now: Millis) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Exact counts of the batch's items.
     fn progress(&self, id: BatchId) -> impl Future<Output = StoreResult<Progress>> + Send;
@@ -50,9 +63,10 @@ pub trait BatchStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<Item>>> + Send;
 
-    /// Items due for work: pending ones, and waiting ones whose due time has passed, the
-    /// longest-due first (a waiting item is due since its due time, a pending one since it
-    /// became pending; ties in index order), at most `limit`.
+    /// Started items due for work: pending ones, and waiting ones whose due time has passed,
+    /// the longest-due first (a waiting item is due since its due time, a pending one since it
+    /// became pending; ties in index order), at most `limit`. Items not started yet are not
+    /// among them: see [`Self::fresh_items`].
     fn due_items(
         &self,
         id: BatchId,
@@ -60,18 +74,33 @@ pub trait BatchStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<Item>>> + Send;
 
-    /// How many items [`Self::due_items`] would give without a limit, and since when the first of
-    /// them has been due, without reading them (for the queue gauges, on every scrape).
+    /// Items not started yet (pending since the batch was created), in index order, at most
+    /// `limit`.
+    fn fresh_items(&self, id: BatchId, limit: usize) -> impl Future<Output = StoreResult<Vec<Item>>> + Send;
+
+    /// How many items are due (those [`Self::due_items`] and [`Self::fresh_items`] would give
+    /// without a limit), and since when the first of them has been due, without reading them
+    /// (for the queue gauges, on every scrape).
     fn due_summary(&self, id: BatchId, now: Millis) -> impl Future<Output = StoreResult<DueSummary>> + Send;
 
     /// Applies a transition if the item is in `from` at `from_step`; counters change with it
-    /// atomically. Returns whether it applied.
+    /// atomically, the item counts as started from then on, and the transition's step
+    /// outcome, if any, joins the batch's recent outcomes. Returns whether it applied.
     fn transition(
         &self,
         id: BatchId,
         t: Transition,
         now: Millis,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// The latest outcomes of `step` in the batch, newest first, at most `limit` (and at most
+    /// [`crate::OUTCOMES_KEPT`]): None for a success, the error code of a permanent failure.
+    fn recent_outcomes(
+        &self,
+        id: BatchId,
+        step: Step,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<Option<String>>>> + Send;
 
     /// Takes or renews the lease of a batch for `holder` until `ttl` from now; false when
     /// another holder's lease has not expired.

@@ -12,6 +12,8 @@ pub mod sqlite_store;
 
 pub use batch_store::{BatchStore, StoreResult, all_items};
 pub use error::StoreError;
-pub use model::{Batch, BatchId, DueSummary, Item, ItemError, Millis, NewBatch, Transition};
+pub use model::{
+    Batch, BatchId, DueSummary, Item, ItemError, Millis, NewBatch, OUTCOMES_KEPT, StepOutcome, Transition,
+};
 pub use redis_store::RedisStore;
 pub use sqlite_store::SqliteStore;

@@ -2,7 +2,7 @@
 //! the exact counters of a batch's progress.
 
 pub(crate) use activator_core::Progress;
-use activator_core::{BatchState, ItemState, Step};
+use activator_core::{BatchState, ItemState, PauseReason, Step};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -35,6 +35,11 @@ pub struct Batch {
     pub total: u64,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// Why the batch paused itself (canary, breaker, prerequisite); cleared when it resumes.
+    pub paused_reason: Option<PauseReason>,
+    /// The canary ran to the end and passed, or an operator resumed the batch after it failed:
+    /// the rest of the batch may start.
+    pub canary_done: bool,
 }
 
 /// The last error an item met, with what the user can do about it.
@@ -63,6 +68,8 @@ pub struct Item {
     pub due_at: Option<Millis>,
     pub error: Option<ItemError>,
     pub updated_at: Millis,
+    /// False until the item's first transition: the pipeline has not started it yet.
+    pub started: bool,
 }
 
 /// A change of one item, applied only when the item is still as the caller saw it (state and
@@ -81,7 +88,31 @@ pub struct Transition {
     pub error: Option<ItemError>,
     /// Set when Some; kept when None.
     pub mailbox_id: Option<Uuid>,
+    /// The outcome of a step this transition records, for the circuit breaker's window.
+    pub outcome: Option<StepOutcome>,
 }
+
+/// How a step of one mailbox ended: done, or failed for good with an error code. Retries and
+/// 429s are not outcomes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepOutcome {
+    pub step: Step,
+    /// The error code of a permanent failure; None when the step succeeded.
+    pub failure: Option<String>,
+}
+
+impl StepOutcome {
+    pub fn succeeded(step: Step) -> StepOutcome {
+        StepOutcome { step, failure: None }
+    }
+
+    pub fn failed(step: Step, code: &str) -> StepOutcome {
+        StepOutcome { step, failure: Some(code.to_string()) }
+    }
+}
+
+/// Outcomes kept per batch and step, newest first (the circuit breaker's window is at most this).
+pub const OUTCOMES_KEPT: usize = 100;
 
 impl Transition {
     /// Checks what every store requires of a transition before applying it: a change the
@@ -108,7 +139,7 @@ pub fn check_batch_change(from: BatchState, to: BatchState) -> Result<(), String
 /// How much of a batch's work is due, without reading it: see [`crate::BatchStore::due_summary`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DueSummary {
-    /// Pending items, and waiting ones whose due time has passed.
+    /// Pending items (started or not), and waiting ones whose due time has passed.
     pub due: u64,
     /// Since when the longest-due of them has been due.
     pub oldest_due_since: Option<Millis>,

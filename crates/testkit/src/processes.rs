@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Mutex;
 
 fn profile_dir() -> PathBuf {
     std::env::current_exe()
@@ -47,15 +48,27 @@ fn set_by_cargo_for_the_running_crate(key: &str) -> bool {
         )
 }
 
+/// Builds `what` once per test process (a test that starts a binary several times waits for
+/// cargo once).
+fn build_once(what: &[&str], name: &str) {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let key = what.join(" ");
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if !built.contains(&key) {
+        build(what, name);
+        built.push(key);
+    }
+}
+
 /// Path of a workspace binary, built first.
 pub fn binary(name: &str) -> PathBuf {
-    build(&["--workspace", "--bin", name], name);
+    build_once(&["--workspace", "--bin", name], name);
     profile_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// Path of an example of the package whose tests are running, built first.
 pub fn example(name: &str) -> PathBuf {
-    build(&["--example", name], name);
+    build_once(&["--example", name], name);
     profile_dir().join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 

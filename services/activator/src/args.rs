@@ -6,6 +6,7 @@ pub mod environment;
 pub mod jobs;
 pub mod limits;
 pub mod redis;
+pub mod safety;
 pub mod server;
 
 pub use client::ApiClientArgs;
@@ -13,4 +14,5 @@ pub use environment::EnvironmentArgs;
 pub use jobs::JobArgs;
 pub use limits::LimitArgs;
 pub use redis::RedisArgs;
+pub use safety::SafetyArgs;
 pub use server::ServerArgs;

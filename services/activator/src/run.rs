@@ -2,10 +2,10 @@
 //! reads the mailbox list, creates or resumes the batch, plans, processes and verifies with
 //! progress bars, writes the results CSV, and exits 0 only if no mailbox failed.
 
-use crate::args::{EnvironmentArgs, LimitArgs};
+use crate::args::{EnvironmentArgs, LimitArgs, SafetyArgs};
 use crate::progress;
 use crate::signals::stop_on_signals;
-use activator_core::mailbox_list::{MailboxList, parse_csv};
+use activator_core::mailbox_list::{MailboxList, read_list};
 use activator_core::{BatchOptions, Step};
 use anyhow::{Context, Result};
 use dataverse::Dataverse;
@@ -21,7 +21,10 @@ use store::{Batch, BatchStore};
     after_help = "The CSV needs a header row; its mailbox column (named mailbox, mailboxid, id, email or \
 emailaddress, or the only column) holds mailbox ids or email addresses.\n\
 Running the same command again with the same state file resumes: finished mailboxes are never redone.\n\
-Exit status: 0 when no mailbox failed, 1 when some did (see the results CSV), 2 on bad input, 130 when stopped."
+Every batch starts with a canary that runs to the end first; a failing canary or a tripped circuit breaker \
+pauses the batch: run exits 3 saying what to fix, and running the same command again after the fix goes on.\n\
+Exit status: 0 when no mailbox failed, 1 when some did (see the results CSV), 2 on bad input, 3 when the \
+batch paused itself, 130 when stopped."
 )]
 pub struct Args {
     /// CSV file of the mailboxes to roll out.
@@ -59,17 +62,26 @@ pub struct Args {
     #[arg(long, default_value_t = 256, value_name = "N")]
     concurrency: usize,
     #[command(flatten)]
+    safety: SafetyArgs,
+    #[command(flatten)]
     env: EnvironmentArgs,
     #[command(flatten)]
     limits: LimitArgs,
 }
 
+/// Exit status of a run whose batch paused itself.
+const EXIT_PAUSED: i32 = 3;
+
 pub async fn run(args: Args) -> Result<i32> {
     let env = args.env.load()?;
-    let text =
-        std::fs::read_to_string(&args.csv).with_context(|| format!("cannot read {}", args.csv.display()))?;
-    let list =
-        parse_csv(&text).map_err(anyhow::Error::msg).with_context(|| format!("in {}", args.csv.display()))?;
+    let bytes = std::fs::read(&args.csv).with_context(|| format!("cannot read {}", args.csv.display()))?;
+    let list = match read_list(&bytes) {
+        Ok(list) => list,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.csv.display());
+            return Ok(2);
+        }
+    };
     if !report_rows(&args.csv, &list, args.strict) {
         return Ok(2);
     }
@@ -78,13 +90,19 @@ pub async fn run(args: Args) -> Result<i32> {
         overwrite_primary_org: args.overwrite_primary_org,
         test_timeout_secs: args.timeout_secs,
         deploy_timeout_secs: args.timeout_secs,
+        canary: args.safety.canary,
+        canary_max_failures: args.safety.canary_max_failures,
+        breaker: args.safety.breaker,
     };
+    batch_options.validate().map_err(anyhow::Error::msg)?;
     let metrics = Arc::new(Metrics::new());
     let mut settings = RuntimeSettings::new(format!("run-{}", pipeline::worker_name()));
     settings.concurrency = args.concurrency;
     settings.max_attempts = args.max_attempts;
     let options = args.limits.observed_options(&metrics)?;
-    let runtime = Runtime::embedded(&args.state, &env, options, metrics, settings).await?;
+    let mut runtime = Runtime::embedded(&args.state, &env, options, metrics, settings).await?;
+    // No one can resume this batch from outside: a pause ends the run.
+    runtime.conductor.stop_when_paused_itself = true;
     let (store, dv) = (Arc::clone(&runtime.store), Arc::clone(&runtime.dataverse));
     let request = RunRequest {
         environment: env.name.clone(),
@@ -131,15 +149,34 @@ pub async fn run(args: Args) -> Result<i32> {
     let conducted = conducted?;
     let progress = store.progress(batch.id).await?;
     println!("{}", progress::summary_line(&progress));
-    if conducted == Conducted::Stopped {
-        println!("stopped. Run the same command again to resume batch {} from where it is.", batch.id);
-        return Ok(130);
+    match conducted {
+        Conducted::Stopped => {
+            println!("stopped. Run the same command again to resume batch {} from where it is.", batch.id);
+            return Ok(130);
+        }
+        Conducted::PausedItself(reason) => {
+            println!("\nbatch {} paused itself ({}): {}", batch.id, reason.by.name(), reason.message);
+            println!("error code: {}", reason.code);
+            println!("what to do: {}", reason.remedy);
+            finish(&*store, &dv, &batch, &args).await?;
+            return Ok(EXIT_PAUSED);
+        }
+        _ => {}
     }
     finish(&*store, &dv, &batch, &args).await
 }
 
-/// Prints rows that were not taken; false when the list cannot be used.
+/// Prints the column read and the rows that were not taken; false when the list cannot be used.
 fn report_rows(path: &Path, list: &MailboxList, strict: bool) -> bool {
+    let column = &list.column;
+    let others: Vec<String> = column.others.iter().map(|o| format!("'{o}'")).collect();
+    println!(
+        "{}: column '{}' ({}){}",
+        path.display(),
+        column.header,
+        column.kind,
+        if others.is_empty() { String::new() } else { format!("; also found: {}", others.join(", ")) }
+    );
     for p in &list.invalid {
         eprintln!(
             "{}:{}: '{}': {}{}",
@@ -167,8 +204,10 @@ fn report_rows(path: &Path, list: &MailboxList, strict: bool) -> bool {
     }
     if list.mailboxes.is_empty() {
         eprintln!(
-            "{} lists no mailboxes: give a header row and one mailbox id or email address per row.",
-            path.display()
+            "{} lists no mailboxes in column '{}': give one mailbox id, email address, user principal \
+             name or systemuser id per row under the header.",
+            path.display(),
+            column.header
         );
         return false;
     }

@@ -66,13 +66,17 @@ async fn demo() -> Result<()> {
     let url = running.base_url.clone();
     let by_case = running.sim.mailboxes_by_case(None);
 
-    let mut list = String::from("mailbox\n");
+    // In id order: the awkward cases spread through the list, as in a real export.
     let mut case_of = BTreeMap::new();
     for (case, ids) in &by_case {
         for id in ids {
-            list.push_str(&format!("{id}\n"));
             case_of.insert(id.to_string(), case.to_string());
         }
+    }
+    let mut list = String::from("mailbox\n");
+    for id in case_of.keys() {
+        list.push_str(id);
+        list.push('\n');
     }
     let csv = dir.join("mailboxes.csv");
     std::fs::write(&csv, list).with_context(|| format!("cannot write {}", csv.display()))?;

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use sim::{Case, ClientCredential, Profile, Range, SimConfig};
+use sim::{ApprovalMode, Case, ClientCredential, Profile, Range, SimConfig};
 use std::net::SocketAddr;
 
 /// A faithful local stand-in for the Dataverse Web API and the Entra token endpoint.
@@ -14,7 +14,8 @@ use std::net::SocketAddr;
     version,
     after_help = "Prints one line with the base URL when ready. Use it as the org URL \
     (ACTIVATOR_DATAVERSE_URL) and as the authority host (ACTIVATOR_AUTHORITY=<URL>/<tenant>).\n\
-    Simulator endpoints: GET /_sim/stats, GET /_sim/mailboxes[?case=NAME], GET /_sim/mailboxes/{id}, POST /_sim/reset, POST /_sim/tokens/expire."
+    Simulator endpoints: GET /_sim/stats, GET /_sim/mailboxes[?case=NAME], GET /_sim/mailboxes/{id}, \
+    GET and POST /_sim/variants, POST /_sim/reset, POST /_sim/tokens/expire."
 )]
 struct Args {
     /// Address to listen on; port 0 picks a free port.
@@ -31,7 +32,7 @@ struct Args {
     /// Seed of the generated org: the same seed gives the same org.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// TOML profile with any of the knobs below ([costs] and [cases] tables included).
+    /// TOML profile with any of the knobs below ([costs], [cases] and [variants] tables included).
     #[arg(long, value_name = "FILE.toml")]
     profile: Option<std::path::PathBuf>,
     /// Application user ID:SECRET (repeatable); each has its own limits.
@@ -73,6 +74,12 @@ struct Args {
     /// Seed the organization with the Email Router instead of server-side synchronization.
     #[arg(long)]
     email_router: bool,
+    /// Who may approve email addresses: any (every caller, but the approval_needs_admin
+    /// mailboxes answer 403), admin-only (every approval by an application user answers 403),
+    /// silent (every approval succeeds but Test & Enable then fails: no Microsoft 365
+    /// administrator approved it). POST /_sim/variants changes it while running.
+    #[arg(long, value_name = "any|admin-only|silent")]
+    approval_mode: Option<ApprovalMode>,
     /// Execution time of one operation, NAME=MS (repeatable): whoami, retrieve,
     /// retrieve_multiple, per_row_us, update, associate, disassociate, batch_overhead, token.
     #[arg(long = "cost", value_name = "NAME=MS")]
@@ -128,6 +135,9 @@ fn build_profile(args: &Args) -> Result<Profile> {
     );
     if args.email_router {
         p.email_connection_channel = 1;
+    }
+    if let Some(mode) = args.approval_mode {
+        p.variants.approval_mode = mode;
     }
     for c in &args.costs {
         let (name, ms) = c.split_once('=').with_context(|| format!("--cost {c}: write NAME=MS"))?;

@@ -44,7 +44,7 @@ async fn a_batch_posted_to_serve_completes_with_every_case_as_designed() {
     let dir = scratch_dir("serve");
     let (mut server, api) = serve(&sim, &dir.join("state.db"));
     let by_case = mailboxes_by_case(&sim).await;
-    let ids: Vec<&String> = by_case.values().flatten().collect();
+    let ids: Vec<String> = e2e::mailbox_list(&sim).await;
     let failing: usize = by_case
         .iter()
         .filter(|(case, _)| !matches!(case.as_str(), "normal" | "already_approved" | "already_tested"))

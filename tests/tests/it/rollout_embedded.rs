@@ -137,7 +137,7 @@ async fn every_case_ends_as_designed_matching_ground_truth_and_a_rerun_writes_no
 async fn a_run_killed_mid_way_resumes_and_no_mailbox_is_written_more_than_its_steps_need() {
     let (_sim, url) = start_simulator(&[&["--mailboxes", "600", "--no-cases"][..], &QUICK_SIM[..]].concat());
     let dir = scratch_dir("kill");
-    let ids: Vec<String> = mailboxes_by_case(&url).await.into_values().flatten().collect();
+    let ids: Vec<String> = e2e::mailbox_list(&url).await;
     write_list(&dir.join("list.csv"), &ids);
     let child = activator(&url)
         .args(["run", "--csv"])
@@ -181,16 +181,20 @@ async fn a_run_killed_mid_way_resumes_and_no_mailbox_is_written_more_than_its_st
 }
 
 #[tokio::test]
-async fn the_organization_prerequisite_stops_the_batch_or_is_set_when_asked() {
+async fn the_organization_prerequisite_pauses_the_batch_or_is_set_when_asked() {
     let (_sim, url) = start_simulator(
         &[&["--mailboxes", "20", "--no-cases", "--email-router"][..], &QUICK_SIM[..]].concat(),
     );
     let dir = scratch_dir("org");
-    let ids: Vec<String> = mailboxes_by_case(&url).await.into_values().flatten().collect();
+    let ids: Vec<String> = e2e::mailbox_list(&url).await;
     write_list(&dir.join("list.csv"), &ids);
     let (code, out) = run(&url, &dir, &[]);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("org_not_server_side_sync"), "{out}");
+    assert_eq!(code, 3, "the batch pauses itself before anything is written:\n{out}");
+    assert!(
+        out.contains("paused itself (prerequisite)") && out.contains("org_not_server_side_sync"),
+        "{out}"
+    );
+    assert!(out.contains("--configure-org"), "the remedy names the way out: {out}");
     assert_eq!(writes(&url).await, 0, "nothing written while the organization is not ready");
 
     let (code, out) = run_with_state(&url, &dir, "second.db", &["--configure-org"]);
@@ -203,7 +207,7 @@ async fn other_org_mailboxes_pass_with_overwrite_primary_org() {
         &[&["--mailboxes", "30", "--no-cases", "--case", "other_org=0.3"][..], &QUICK_SIM[..]].concat(),
     );
     let dir = scratch_dir("primary");
-    let ids: Vec<String> = mailboxes_by_case(&url).await.into_values().flatten().collect();
+    let ids: Vec<String> = e2e::mailbox_list(&url).await;
     write_list(&dir.join("list.csv"), &ids);
     let (code, out) = run(&url, &dir, &["--overwrite-primary-org"]);
     assert_eq!(code, 0, "{out}");

@@ -14,14 +14,14 @@ async fn two_workers_finish_a_batch_of_3000_with_one_killed_mid_way() {
     let redis = testkit::test_redis_url().await;
     let namespace = testkit::unique_prefix();
     let (_sim, url) = start_simulator(&[&["--mailboxes", "3000"][..], &QUICK_SIM[..]].concat());
-    let ids: Vec<String> = mailboxes_by_case(&url).await.into_values().flatten().collect();
+    let ids: Vec<String> = e2e::mailbox_list(&url).await;
     let expected_failures: usize = mailboxes_by_case(&url)
         .await
         .iter()
         .filter(|(case, _)| !matches!(case.as_str(), "normal" | "already_approved" | "already_tested"))
         .map(|(_, ids)| ids.len())
         .sum();
-    let (store, batch) = create_redis_batch(&redis, &namespace, ids).await;
+    let (store, batch) = create_redis_batch(&redis, &namespace, ids, serde_json::json!({})).await;
 
     // Each worker serves its metrics on a free port (two cannot share the default one).
     let (mut first, _) = metrics_worker(&url, &redis, &namespace);

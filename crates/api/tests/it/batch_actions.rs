@@ -46,6 +46,7 @@ async fn retry_brings_failed_mailboxes_back_and_reopens_a_completed_batch() {
             due_at: None,
             error: None,
             mailbox_id: None,
+            outcome: None,
         };
         assert!(app.store.transition(batch, t, store::clock::now()).await.unwrap());
     }

@@ -68,6 +68,7 @@ async fn mailboxes_are_paged_by_cursor_and_filtered_by_state_with_their_errors()
                 remedy: Some("check it".into()),
             }),
             mailbox_id: None,
+            outcome: None,
         };
         assert!(app.store.transition(batch_id, t, store::clock::now()).await.unwrap());
     }

@@ -142,6 +142,35 @@ async fn malformed_csv_rows_are_listed_by_row_and_nothing_is_created() {
 }
 
 #[tokio::test]
+async fn csv_bodies_exported_from_excel_are_read_and_workbooks_refused() {
+    let app = app().await;
+    let post_bytes = |bytes: Vec<u8>| {
+        request("POST", "/v1/batches?steps=approve", Some(OPERATOR))
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(bytes))
+            .expect("request")
+    };
+    let danish =
+        "\u{feff}Navn;E-mail;Afdeling\r\nSøren;soren@contoso.dk;IT\r\n\"Hansen; Ib\";ib@contoso.dk;IT\r\n";
+    let answer = app.send(post_bytes(danish.as_bytes().to_vec())).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    assert_eq!(answer.json()["batch"]["total"], 2);
+    let unicode_text: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain("Name\tEmail Address\r\nZoë\tzoe@contoso.de\r\n".encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let answer = app.send(post_bytes(unicode_text)).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    let error = app
+        .send(post_bytes(b"PK\x03\x04\x14\x00\x00\x00".to_vec()))
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("not a text file") && message.contains("CSV UTF-8"), "{error}");
+    assert_eq!(app.batch_count().await, 2);
+}
+
+#[tokio::test]
 async fn duplicates_are_reported_and_kept_once() {
     let app = app().await;
     let body = json!({"mailboxes": ["a@contoso.com", "b@contoso.com", "A@Contoso.com", "b@contoso.com"], "steps": ["approve"]});

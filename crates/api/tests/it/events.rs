@@ -76,6 +76,7 @@ async fn the_stream_sends_progress_and_ends_when_the_batch_completes() {
         due_at: None,
         error: None,
         mailbox_id: None,
+        outcome: None,
     };
     assert!(app.store.transition(batch, finish(0), store::clock::now()).await.unwrap());
     let (name, view) = events.next().await.expect("progress after a change");

@@ -49,6 +49,7 @@ async fn walk(store: &SqliteStore, batch: BatchId, index: u32, path: &[ItemState
             due_at: matches!(to, ItemState::Waiting | ItemState::Verifying).then_some(due),
             error: None,
             mailbox_id: None,
+            outcome: None,
         };
         assert!(store.transition(batch, t, at).await.unwrap(), "{index}: {from} -> {to}");
         from = *to;
@@ -177,6 +178,7 @@ async fn a_cancelled_batch_counts_while_items_are_open_and_queued_items_age_from
         due_at: None,
         error: None,
         mailbox_id: None,
+        outcome: None,
     };
     assert!(store.transition(a, t, T0 + 11_000).await.unwrap());
     let got = store_gauges::refresh(&store, &metrics, T0 + 12_000).await.unwrap();

@@ -53,6 +53,12 @@ async fn setup_with(
         .into_values()
         .flatten()
         .collect();
+    // In id order, which spreads the awkward cases as a real list would.
+    let ids = {
+        let mut ids = ids;
+        ids.sort();
+        ids
+    };
     let dir = std::env::temp_dir().join(format!("pipeline-control-{}", testkit::unique_prefix()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = Arc::new(SqliteStore::open(&dir.join("state.db")).await.unwrap());
@@ -233,7 +239,8 @@ async fn a_429_waits_its_retry_after_without_using_an_attempt() {
 async fn a_test_that_outlasts_its_timeout_fails_the_mailbox_as_timed_out() {
     let mut profile = quick_profile();
     profile.test_delay_ms = "60000..60000".parse().unwrap();
-    let options = serde_json::json!({"test_timeout_secs": 1});
+    // Every mailbox times out: no canary, which would pause the batch at the first ten.
+    let options = serde_json::json!({"test_timeout_secs": 1, "canary": "off"});
     let s = setup_with(20, profile, RetryPolicy::default(), DataverseOptions::default(), options).await;
     let (stop_tx, stop) = watch::channel(false);
     let worker = s.runtime.spawn_worker(stop.clone());

@@ -1,11 +1,10 @@
-//! The `systemuserroles_association` navigation property: list a user's roles, assign a role
-//! (`POST .../$ref`) and remove one (`DELETE .../$ref`).
+//! Writes through the `systemuserroles_association` navigation property of a user: assign a
+//! role (`POST .../$ref`) and remove one (`DELETE .../$ref`). Reads are in `nav`.
 
 use crate::org::guid_of;
 use crate::schema::{ROLES, SYSTEMUSERS};
 use crate::webapi::error::WebApiError;
 use crate::webapi::journal::Journal;
-use crate::webapi::read::retrieve_multiple;
 use crate::webapi::{Ctx, Outcome, Request};
 use serde_json::Value;
 use uuid::Uuid;
@@ -15,12 +14,6 @@ fn require_user(ctx: &Ctx<'_>, user: Uuid) -> Result<(), WebApiError> {
         Some(_) => Ok(()),
         None => Err(WebApiError::row_not_found(SYSTEMUSERS.logical, &user)),
     }
-}
-
-pub fn list(ctx: &mut Ctx<'_>, user: Uuid, req: &Request<'_>, label: &str) -> Result<Outcome, WebApiError> {
-    require_user(ctx, user)?;
-    let roles = ctx.org.user_roles.get(&user).cloned().unwrap_or_default();
-    retrieve_multiple(ctx, &ROLES, req, Some(&roles), label)
 }
 
 /// Reads the role id out of `{"@odata.id": ".../roles(<id>)"}` (absolute or relative).

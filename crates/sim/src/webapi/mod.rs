@@ -3,11 +3,13 @@
 //! Works on plain values rather than HTTP types so the same code serves top-level requests and
 //! the operations inside a `$batch`.
 
+pub mod approval;
 pub mod assoc;
 pub mod batch;
 pub mod error;
 pub mod journal;
 pub mod multipart;
+pub mod nav;
 pub mod query;
 pub mod read;
 pub mod write;
@@ -15,8 +17,10 @@ pub mod write;
 use crate::org::Org;
 use crate::profile::Costs;
 use crate::schema::{Table, table_by_set};
+use crate::variants::Variants;
 use error::WebApiError;
 use journal::Journal;
+use nav::NavProp;
 use query::decode;
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -114,6 +118,8 @@ pub struct Ctx<'a> {
     pub caller: Uuid,
     pub dop_hint: u32,
     pub now: Instant,
+    /// The behaviour variants in force for this request.
+    pub variants: Variants,
 }
 
 /// A parsed resource path.
@@ -124,15 +130,15 @@ enum Resource<'t> {
     Batch,
     Collection(&'t Table),
     Row(&'t Table, Uuid),
-    /// `systemusers(id)/systemuserroles_association[(role)][/$ref]`
-    UserRoles {
-        user: Uuid,
-        role: Option<Uuid>,
+    /// `{set}({id})/{nav}[({key})][/$ref]`: a navigation property of one row.
+    Nav {
+        table: &'t Table,
+        id: Uuid,
+        nav: NavProp,
+        key: Option<Uuid>,
         is_ref: bool,
     },
 }
-
-const USER_ROLES: &str = "systemuserroles_association";
 
 /// Splits `name(key)` into the name and the key text.
 fn split_key(segment: &str) -> (&str, Option<&str>) {
@@ -175,16 +181,16 @@ fn parse_resource(path: &str) -> Result<Resource<'static>, WebApiError> {
         [] => Ok(Resource::Row(table, id)),
         [nav, ref rest @ ..] => {
             let (nav_name, nav_key) = split_key(nav);
-            if table.set != "systemusers" || nav_name != USER_ROLES {
+            let Some(nav) = nav::property(table.set, nav_name) else {
                 return match table.column(nav_name) {
                     Some(_) => Err(WebApiError::not_implemented("reading a single property")),
                     None => Err(WebApiError::segment_not_found(nav_name)),
                 };
-            }
-            let role = nav_key.map(parse_guid).transpose()?;
+            };
+            let key = nav_key.map(parse_guid).transpose()?;
             match rest {
-                [] => Ok(Resource::UserRoles { user: id, role, is_ref: false }),
-                ["$ref"] => Ok(Resource::UserRoles { user: id, role, is_ref: true }),
+                [] => Ok(Resource::Nav { table, id, nav, key, is_ref: false }),
+                ["$ref"] => Ok(Resource::Nav { table, id, nav, key, is_ref: true }),
                 [other, ..] => Err(WebApiError::segment_not_found(other)),
             }
         }
@@ -214,14 +220,22 @@ pub fn dispatch(ctx: &mut Ctx<'_>, req: &Request<'_>, journal: &mut Journal) -> 
         ("PATCH", Resource::Row(t, id)) => write::update(ctx, t, *id, req, journal, &label),
         ("POST", Resource::Collection(_)) => Err(WebApiError::not_implemented("creating rows")),
         ("DELETE", Resource::Row(..)) => Err(WebApiError::not_implemented("deleting rows")),
-        ("GET", Resource::UserRoles { user, role: None, is_ref: false }) => {
-            assoc::list(ctx, *user, req, &label)
+        ("GET", Resource::Nav { table, id, nav, key: None, is_ref: false }) => {
+            nav::list(ctx, table, *id, *nav, req, &label)
         }
-        ("POST", Resource::UserRoles { user, role: None, is_ref: true }) => {
-            assoc::associate(ctx, *user, req, journal, &label)
+        ("POST" | "DELETE", Resource::Nav { table, nav, is_ref: true, .. })
+            if table.set != "systemusers" || nav.name != nav::USER_ROLES =>
+        {
+            Err(WebApiError::not_implemented(&format!(
+                "associating or disassociating through {}/{}",
+                table.set, nav.name
+            )))
         }
-        ("DELETE", Resource::UserRoles { user, role, is_ref: true }) => {
-            assoc::disassociate(ctx, *user, *role, req, journal, &label)
+        ("POST", Resource::Nav { id, key: None, is_ref: true, .. }) => {
+            assoc::associate(ctx, *id, req, journal, &label)
+        }
+        ("DELETE", Resource::Nav { id, key, is_ref: true, .. }) => {
+            assoc::disassociate(ctx, *id, *key, req, journal, &label)
         }
         _ => return wrong_method(req, ctx),
     };
@@ -242,11 +256,17 @@ fn op_label(method: &str, resource: &Resource<'_>) -> String {
         ("GET", Resource::Collection(t)) => format!("retrieve_multiple {}", t.set),
         ("GET", Resource::Row(t, _)) => format!("retrieve {}", t.set),
         ("PATCH", Resource::Row(t, _)) => format!("update {}", t.set),
-        ("GET", Resource::UserRoles { .. }) => format!("retrieve_multiple {USER_ROLES}"),
-        ("POST", Resource::UserRoles { .. }) => format!("associate {USER_ROLES}"),
-        ("DELETE", Resource::UserRoles { .. }) => format!("disassociate {USER_ROLES}"),
+        ("GET", Resource::Nav { table, nav, .. }) => {
+            format!("retrieve_multiple {}", nav::label_name(table, *nav))
+        }
+        ("POST", Resource::Nav { table, nav, .. }) => format!("associate {}", nav::label_name(table, *nav)),
+        ("DELETE", Resource::Nav { table, nav, .. }) => {
+            format!("disassociate {}", nav::label_name(table, *nav))
+        }
         (m, Resource::Collection(t) | Resource::Row(t, _)) => format!("{} {}", m.to_lowercase(), t.set),
-        (m, Resource::UserRoles { .. }) => format!("{} {USER_ROLES}", m.to_lowercase()),
+        (m, Resource::Nav { table, nav, .. }) => {
+            format!("{} {}", m.to_lowercase(), nav::label_name(table, *nav))
+        }
     }
 }
 
@@ -289,12 +309,28 @@ mod tests {
         assert!(matches!(parse_resource(&format!("mailboxes({id})")), Ok(Resource::Row(..))));
         assert!(matches!(
             parse_resource(&format!("systemusers({id})/systemuserroles_association/$ref")),
-            Ok(Resource::UserRoles { role: None, is_ref: true, .. })
+            Ok(Resource::Nav { key: None, is_ref: true, .. })
         ));
         assert!(matches!(
             parse_resource(&format!("systemusers({id})/systemuserroles_association({id})/$ref")),
-            Ok(Resource::UserRoles { role: Some(_), is_ref: true, .. })
+            Ok(Resource::Nav { key: Some(_), is_ref: true, .. })
         ));
+        assert!(matches!(
+            parse_resource(&format!("roles({id})/systemuserroles_association")),
+            Ok(Resource::Nav { table, key: None, is_ref: false, .. }) if table.set == "roles"
+        ));
+        assert!(matches!(
+            parse_resource(&format!("teams({id})/teammembership_association")),
+            Ok(Resource::Nav { nav, .. }) if nav.target.set == "systemusers"
+        ));
+        assert_eq!(
+            label_for("GET", &format!("roles({id})/systemuserroles_association")),
+            "retrieve_multiple roles/systemuserroles_association"
+        );
+        assert_eq!(
+            label_for("GET", &format!("systemusers({id})/systemuserroles_association")),
+            "retrieve_multiple systemuserroles_association"
+        );
     }
 
     #[test]
@@ -302,5 +338,8 @@ mod tests {
         assert_eq!(parse_resource("accounts").map(|_| ()), Err(WebApiError::segment_not_found("accounts")));
         assert_eq!(parse_resource("Mailboxes").map(|_| ()).map_err(|e| e.status), Err(404));
         assert_eq!(parse_resource("mailboxes(not-a-guid)").map(|_| ()).map_err(|e| e.status), Err(400));
+        let id = "00000000-0000-0000-0000-000000000001";
+        let wrong_side = parse_resource(&format!("mailboxes({id})/teammembership_association"));
+        assert_eq!(wrong_side.map(|_| ()), Err(WebApiError::segment_not_found("teammembership_association")));
     }
 }

@@ -4,6 +4,7 @@
 use crate::case::Case;
 use crate::org::{Process, Row, int_of};
 use crate::schema::{ColType, Table};
+use crate::webapi::approval;
 use crate::webapi::error::WebApiError;
 use crate::webapi::journal::Journal;
 use crate::webapi::query::{self, Prefer};
@@ -107,20 +108,16 @@ pub fn update(
     let changes = read_body(table, req.body)?;
     let mailbox = mailbox_of(ctx, table, id);
     let case = mailbox.and_then(|m| ctx.org.mailboxes.get(&m)).map(|s| s.case);
-    if changes.contains_key("emailrouteraccessapproval") && case == Some(Case::ApprovalNeedsAdmin) {
-        return Err(WebApiError::privilege(
-            &ctx.caller,
-            "prvApproveRejectEmailAddress",
-            table.logical,
-            "Approving email addresses of Exchange Online mailboxes needs a System Administrator who is also a Global or Exchange administrator, or holds the Delegated Mailbox Approver role.",
-        ));
-    }
+    let admin_approved = approval::effect(ctx, table, &changes, case)?;
 
     journal.row(ctx.org, table.set, id);
     if let Some(m) = mailbox {
         journal.sim(ctx.org, m);
     }
     apply(ctx, table, id, &changes);
+    if let (Some(approved), Some(row)) = (admin_approved, ctx.org.row_mut(table.set, &id)) {
+        row.insert(approval::ADMIN_APPROVED.into(), json!(approved));
+    }
     if let Some(m) = mailbox {
         ctx.org.count_write(m);
     }

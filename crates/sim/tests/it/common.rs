@@ -95,6 +95,47 @@ impl TestSim {
             .unwrap()
     }
 
+    /// POSTs JSON to a simulator endpoint; the status and the JSON answer.
+    pub async fn sim_post(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/_sim/{path}", self.running.base_url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Reads every page of a collection with `Prefer: odata.maxpagesize`, following
+    /// `@odata.nextLink`; the rows and the number of pages.
+    pub async fn get_all(&self, path: &str, page_size: usize) -> (Vec<Value>, usize) {
+        let mut rows = Vec::new();
+        let mut pages = 0;
+        let mut url = self.api(path);
+        loop {
+            let resp = self
+                .http
+                .get(&url)
+                .bearer_auth(&self.token)
+                .header("Prefer", format!("odata.maxpagesize={page_size}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{url}");
+            let body: Value = resp.json().await.unwrap();
+            let page = body["value"].as_array().unwrap();
+            assert!(page.len() <= page_size);
+            rows.extend(page.iter().cloned());
+            pages += 1;
+            match body["@odata.nextLink"].as_str() {
+                Some(next) => url = next.to_string(),
+                None => return (rows, pages),
+            }
+        }
+    }
+
     pub async fn truth(&self, id: &str) -> Value {
         self.sim_get(&format!("mailboxes/{id}")).await
     }

@@ -10,7 +10,7 @@ async fn sim() -> TestSim {
 }
 
 /// Schedules Test & Enable and waits for it to finish; returns the mailbox row.
-async fn test_and_enable(t: &TestSim, id: &str) -> Value {
+pub async fn test_and_enable(t: &TestSim, id: &str) -> Value {
     t.patch_mailbox(id, json!({"testemailconfigurationscheduled": true})).await;
     let (_, row) = t.get_json(&format!("mailboxes({id})")).await;
     assert_eq!(row["testemailconfigurationscheduled"], true);
@@ -23,7 +23,7 @@ async fn test_and_enable(t: &TestSim, id: &str) -> Value {
     .await
 }
 
-fn statuses(row: &Value) -> (i64, i64, i64, i64) {
+pub fn statuses(row: &Value) -> (i64, i64, i64, i64) {
     let s = |c: &str| row[c].as_i64().unwrap();
     (s("incomingemailstatus"), s("outgoingemailstatus"), s("actstatus"), s("mailboxstatus"))
 }

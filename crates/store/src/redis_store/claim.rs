@@ -173,7 +173,7 @@ async fn remove_leftovers(store: &RedisStore, key: &str, dead_claim: &str) {
     tracing::warn!(key, batch = %dead.id, "took over the claim of a batch creation that never finished");
     let keys = store.keys.of(dead.id);
     let mut pipe = redis::pipe();
-    pipe.cmd("DEL").arg(&keys.all()[..]).ignore();
+    pipe.cmd("DEL").arg(keys.all()).ignore();
     if let Some(order) = &dead.order {
         pipe.cmd("ZREM").arg(store.keys.batches()).arg(order).ignore();
     }

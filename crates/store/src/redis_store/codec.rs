@@ -33,6 +33,7 @@ pub(super) struct NewItem<'a> {
     pub due_at: Option<Millis>,
     pub error: Option<&'a ItemError>,
     pub updated_at: Millis,
+    pub started: bool,
 }
 
 /// The fields a transition replaces; `mailbox_id` only when given.
@@ -58,6 +59,13 @@ struct StoredItem {
     due_at: Option<Millis>,
     error: Option<ItemError>,
     updated_at: Millis,
+    /// Absent in items written before items had it: those count as started.
+    #[serde(default = "started_by_default")]
+    started: bool,
+}
+
+fn started_by_default() -> bool {
+    true
 }
 
 pub(super) fn decode_item(batch: BatchId, index: u32, json: &str) -> Result<Item, StoreError> {
@@ -73,6 +81,7 @@ pub(super) fn decode_item(batch: BatchId, index: u32, json: &str) -> Result<Item
         due_at: s.due_at,
         error: s.error,
         updated_at: s.updated_at,
+        started: s.started,
     })
 }
 
@@ -89,11 +98,11 @@ pub(super) struct FixedBatch {
 }
 
 /// The meta hash fields read to make a [`Batch`], in this order.
-pub(super) const META_FIELDS: [&str; 3] = ["batch", "state", "updated_at"];
+pub(super) const META_FIELDS: [&str; 5] = ["batch", "state", "updated_at", "paused_reason", "canary_done"];
 
 /// A batch from the values of [`META_FIELDS`]; `None` when the batch does not exist.
 pub(super) fn decode_batch(values: &[Option<String>]) -> Result<Option<Batch>, StoreError> {
-    let [Some(fixed), Some(state), Some(updated_at)] = values else {
+    let [Some(fixed), Some(state), Some(updated_at), paused_reason, canary_done] = values else {
         return Ok(None);
     };
     let f: FixedBatch = serde_json::from_str(fixed)?;
@@ -109,6 +118,8 @@ pub(super) fn decode_batch(values: &[Option<String>]) -> Result<Option<Batch>, S
         total: f.total,
         created_at: f.created_at,
         updated_at,
+        paused_reason: paused_reason.as_deref().map(serde_json::from_str).transpose()?,
+        canary_done: canary_done.as_deref() == Some("1"),
     }))
 }
 
@@ -127,6 +138,8 @@ pub(super) fn decode_progress(fields: Vec<(String, i64)>) -> Result<Progress, St
         let n = u64::try_from(n).map_err(|_| corrupt(format!("counter {field} is negative ({n})")))?;
         if field == "total" {
             p.total = n;
+        } else if field == "not_started" {
+            p.not_started = n;
         } else if n == 0 {
             continue;
         } else if let Some((step, state)) = field.split_once('|') {

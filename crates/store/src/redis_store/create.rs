@@ -83,8 +83,9 @@ async fn write(
         }
         let mut items = redis::cmd("HSET");
         items.arg(&keys.items);
-        let mut due = redis::cmd("ZADD");
-        due.arg(&keys.due);
+        // Not started: in the fresh set, all at one score so that they come in index order.
+        let mut fresh = redis::cmd("ZADD");
+        fresh.arg(&keys.fresh);
         for mailbox in chunk {
             let item = NewItem {
                 mailbox,
@@ -95,16 +96,17 @@ async fn write(
                 due_at: None,
                 error: None,
                 updated_at: now,
+                started: false,
             };
             let m = member(index);
             items.arg(&m).arg(serde_json::to_string(&item)?);
-            due.arg(now).arg(m);
+            fresh.arg(now).arg(m);
             index = index.wrapping_add(1);
         }
         redis::pipe()
             .add_command(items)
             .ignore()
-            .add_command(due)
+            .add_command(fresh)
             .ignore()
             .query_async::<()>(&mut conn)
             .await?;
@@ -121,7 +123,14 @@ async fn write(
         created_at: now,
     };
     let mut counts = redis::cmd("HSET");
-    counts.arg(&keys.counts).arg("total").arg(total).arg(count_field(None, ItemState::Pending)).arg(total);
+    counts
+        .arg(&keys.counts)
+        .arg("total")
+        .arg(total)
+        .arg("not_started")
+        .arg(total)
+        .arg(count_field(None, ItemState::Pending))
+        .arg(total);
     if let Some(step) = step {
         counts.arg(count_field(Some(step), ItemState::Pending)).arg(total);
     }
@@ -161,6 +170,8 @@ async fn write(
         total,
         created_at: now,
         updated_at: now,
+        paused_reason: None,
+        canary_done: false,
     })
 }
 
@@ -169,7 +180,7 @@ async fn write(
 async fn undo(store: &RedisStore, id: BatchId, order: &str, own: Option<&OwnClaim>) {
     let keys = store.keys.of(id);
     let mut pipe = redis::pipe();
-    pipe.cmd("DEL").arg(&keys.all()[..]).ignore();
+    pipe.cmd("DEL").arg(keys.all()).ignore();
     pipe.cmd("ZREM").arg(store.keys.batches()).arg(order).ignore();
     if let Err(e) = pipe.query_async::<()>(&mut store.conn()).await {
         tracing::warn!(batch = %id, error = %e, "could not remove a batch whose creation failed");

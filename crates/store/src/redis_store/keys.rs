@@ -5,10 +5,12 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `<prefix>:b:{<uuid>}:meta` | hash | `batch` (JSON of the fixed fields), `state`, `updated_at`, `total`, `order` |
+//! | `<prefix>:b:{<uuid>}:meta` | hash | `batch` (JSON of the fixed fields), `state`, `updated_at`, `total`, `order`, `paused_reason` (JSON), `canary_done` |
 //! | `<prefix>:b:{<uuid>}:items` | hash | item member → item JSON (without `batch` and `index`) |
-//! | `<prefix>:b:{<uuid>}:counts` | hash | `total`, `<state>` and `<step>\|<state>` → count |
-//! | `<prefix>:b:{<uuid>}:due` | sorted set | members of pending and waiting items, scored by the time they are due since |
+//! | `<prefix>:b:{<uuid>}:counts` | hash | `total`, `not_started`, `<state>` and `<step>\|<state>` → count |
+//! | `<prefix>:b:{<uuid>}:due` | sorted set | members of started pending and waiting items, scored by the time they are due since |
+//! | `<prefix>:b:{<uuid>}:fresh` | sorted set | members of the items not started yet, all scored by the batch's creation time (so in index order) |
+//! | `<prefix>:b:{<uuid>}:outcomes:<step>` | list | the latest outcomes of a step, newest first: `''` for a success, else the error code |
 //! | `<prefix>:b:{<uuid>}:lease` | string | `<until ms>\|<holder>`, with a PX time to live |
 //! | `<prefix>:batches` | sorted set | `order` member of every batch, scored by `created_at` |
 //! | `<prefix>:idem` | hash | idempotency key → `<order member>\|<claimed at ms>` of the batch holding it (see `claim.rs`) |
@@ -18,6 +20,7 @@
 //! sort as indexes do and ties in the due set come out in index order.
 
 use crate::model::BatchId;
+use activator_core::Step;
 use std::sync::Arc;
 
 /// The global keys of a store, and the way to the keys of a batch.
@@ -33,7 +36,10 @@ pub(super) struct BatchKeys {
     pub items: String,
     pub counts: String,
     pub due: String,
+    pub fresh: String,
     pub lease: String,
+    /// The outcome lists, by step, in rollout order.
+    pub outcomes: [String; 4],
 }
 
 impl Keys {
@@ -75,14 +81,31 @@ impl Keys {
             items: format!("{base}:items"),
             counts: format!("{base}:counts"),
             due: format!("{base}:due"),
+            fresh: format!("{base}:fresh"),
             lease: format!("{base}:lease"),
+            outcomes: Step::ALL.map(|step| format!("{base}:outcomes:{}", step.name())),
         }
     }
 }
 
 impl BatchKeys {
-    pub fn all(&self) -> [&str; 5] {
-        [&self.meta, &self.items, &self.counts, &self.due, &self.lease]
+    pub fn all(&self) -> Vec<&str> {
+        let mut keys = vec![
+            self.meta.as_str(),
+            self.items.as_str(),
+            self.counts.as_str(),
+            self.due.as_str(),
+            self.fresh.as_str(),
+            self.lease.as_str(),
+        ];
+        keys.extend(self.outcomes.iter().map(String::as_str));
+        keys
+    }
+
+    /// The outcome list of `step`.
+    pub fn outcomes_of(&self, step: Step) -> &str {
+        let at = Step::ALL.iter().position(|s| *s == step).unwrap_or(0);
+        &self.outcomes[at]
     }
 }
 

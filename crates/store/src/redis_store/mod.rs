@@ -14,7 +14,7 @@ mod write;
 use crate::batch_store::{BatchStore, StoreResult};
 use crate::error::StoreError;
 use crate::model::{Batch, BatchId, DueSummary, Item, Millis, NewBatch, Progress, Transition};
-use activator_core::{BatchState, ItemState};
+use activator_core::{BatchState, ItemState, PauseReason, Step};
 use claim::ClaimTimes;
 use keys::Keys;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -111,7 +111,15 @@ impl BatchStore for RedisStore {
         to: BatchState,
         now: Millis,
     ) -> StoreResult<bool> {
-        write::set_batch_state(self, id, from, to, now).await
+        write::set_batch_state(self, id, from, to, None, now).await
+    }
+
+    async fn pause_with_reason(&self, id: BatchId, reason: &PauseReason, now: Millis) -> StoreResult<bool> {
+        write::set_batch_state(self, id, BatchState::Running, BatchState::Paused, Some(reason), now).await
+    }
+
+    async fn set_canary_done(&self, id: BatchId, now: Millis) -> StoreResult<()> {
+        write::set_canary_done(self, id, now).await
     }
 
     async fn progress(&self, id: BatchId) -> StoreResult<Progress> {
@@ -136,8 +144,21 @@ impl BatchStore for RedisStore {
         read::due_items(self, id, now, limit).await
     }
 
+    async fn fresh_items(&self, id: BatchId, limit: usize) -> StoreResult<Vec<Item>> {
+        read::fresh_items(self, id, limit).await
+    }
+
     async fn due_summary(&self, id: BatchId, now: Millis) -> StoreResult<DueSummary> {
         read::due_summary(self, id, now).await
+    }
+
+    async fn recent_outcomes(
+        &self,
+        id: BatchId,
+        step: Step,
+        limit: usize,
+    ) -> StoreResult<Vec<Option<String>>> {
+        read::recent_outcomes(self, id, step, limit).await
     }
 
     async fn transition(&self, id: BatchId, t: Transition, now: Millis) -> StoreResult<bool> {

@@ -5,8 +5,8 @@ use super::keys::{id_of_order_member, member, parse_member};
 use super::{RedisStore, scripts};
 use crate::batch_store::StoreResult;
 use crate::error::StoreError;
-use crate::model::{Batch, BatchId, DueSummary, Item, Millis, Progress};
-use activator_core::ItemState;
+use crate::model::{Batch, BatchId, DueSummary, Item, Millis, OUTCOMES_KEPT, Progress};
+use activator_core::{ItemState, Step};
 use redis::AsyncCommands;
 use std::collections::HashMap;
 
@@ -135,24 +135,71 @@ pub(super) async fn due_items(
         .invoke_async(&mut store.conn())
         .await?;
     let (members, values) = found.ok_or(StoreError::BatchNotFound(id))?;
+    // The due set and the items change together in scripts; the state check only guards
+    // against a hand-edited database.
+    decode_members(id, members, values, |item| matches!(item.state, ItemState::Pending | ItemState::Waiting))
+}
+
+pub(super) async fn fresh_items(store: &RedisStore, id: BatchId, limit: usize) -> StoreResult<Vec<Item>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let keys = store.keys.of(id);
+    let found: Option<(Vec<String>, Vec<Option<String>>)> = scripts::FRESH_ITEMS
+        .key(&keys.meta)
+        .key(&keys.fresh)
+        .key(&keys.items)
+        .arg(limit.min(MAX_LIMIT))
+        .invoke_async(&mut store.conn())
+        .await?;
+    let (members, values) = found.ok_or(StoreError::BatchNotFound(id))?;
+    decode_members(id, members, values, |item| !item.started)
+}
+
+/// The items a script read by member, those that pass `keep`.
+fn decode_members(
+    id: BatchId,
+    members: Vec<String>,
+    values: Vec<Option<String>>,
+    keep: impl Fn(&Item) -> bool,
+) -> StoreResult<Vec<Item>> {
     let mut out = Vec::with_capacity(members.len());
     for (m, json) in members.iter().zip(values) {
-        let index = parse_member(m).ok_or_else(|| corrupt(format!("due member '{m}'")))?;
+        let index = parse_member(m).ok_or_else(|| corrupt(format!("item member '{m}'")))?;
         let Some(json) = json else { continue };
         let item = decode_item(id, index, &json)?;
-        // The due set and the items change together in scripts; this only guards against
-        // a hand-edited database.
-        if matches!(item.state, ItemState::Pending | ItemState::Waiting) {
+        if keep(&item) {
             out.push(item);
         }
     }
     Ok(out)
 }
 
-/// The due set's members scored up to `now`, and its lowest score: no item is read.
+/// The newest outcomes of `step`, newest first: `''` in the list is a success.
+pub(super) async fn recent_outcomes(
+    store: &RedisStore,
+    id: BatchId,
+    step: Step,
+    limit: usize,
+) -> StoreResult<Vec<Option<String>>> {
+    let limit = limit.min(OUTCOMES_KEPT);
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let keys = store.keys.of(id);
+    let listed: Vec<String> = store
+        .conn()
+        .lrange(keys.outcomes_of(step), 0, isize::try_from(limit).unwrap_or(isize::MAX) - 1)
+        .await?;
+    Ok(listed.into_iter().map(|code| (!code.is_empty()).then_some(code)).collect())
+}
+
+/// The due and fresh sets' members scored up to `now`, and their lowest scores: no item is
+/// read.
 pub(super) async fn due_summary(store: &RedisStore, id: BatchId, now: Millis) -> StoreResult<DueSummary> {
     let keys = store.keys.of(id);
-    let (exists, due, first): (bool, u64, Vec<(String, f64)>) = redis::pipe()
+    type Firsts = Vec<(String, f64)>;
+    let (exists, due, first, fresh, first_fresh): (bool, u64, Firsts, u64, Firsts) = redis::pipe()
         .atomic()
         .cmd("EXISTS")
         .arg(&keys.meta)
@@ -165,12 +212,24 @@ pub(super) async fn due_summary(store: &RedisStore, id: BatchId, now: Millis) ->
         .arg(0)
         .arg(0)
         .arg("WITHSCORES")
+        .cmd("ZCARD")
+        .arg(&keys.fresh)
+        .cmd("ZRANGE")
+        .arg(&keys.fresh)
+        .arg(0)
+        .arg(0)
+        .arg("WITHSCORES")
         .query_async(&mut store.conn())
         .await?;
     if !exists {
         return Err(StoreError::BatchNotFound(id));
     }
     // Scores are whole milliseconds, well within f64's exact integers.
-    let oldest_due_since = first.first().map(|(_, score)| *score as Millis).filter(|since| *since <= now);
-    Ok(DueSummary { due, oldest_due_since })
+    let oldest_due_since = first
+        .iter()
+        .chain(&first_fresh)
+        .map(|(_, score)| *score as Millis)
+        .filter(|since| *since <= now)
+        .min();
+    Ok(DueSummary { due: due + fresh, oldest_due_since })
 }

@@ -14,6 +14,10 @@ pub(super) static RELEASE_LEASE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/release_lease.lua")));
 pub(super) static DUE_ITEMS: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/due_items.lua")));
+pub(super) static SET_CANARY_DONE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/set_canary_done.lua")));
+pub(super) static FRESH_ITEMS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/fresh_items.lua")));
 pub(super) static LIST_BATCHES: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/list_batches.lua")));
 pub(super) static RELEASE_IDEMPOTENCY_KEY: LazyLock<Script> =

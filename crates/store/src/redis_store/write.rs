@@ -5,8 +5,8 @@ use super::keys::member;
 use super::{RedisStore, scripts};
 use crate::batch_store::StoreResult;
 use crate::error::StoreError;
-use crate::model::{BatchId, Millis, Transition};
-use activator_core::{BatchState, ItemState};
+use crate::model::{BatchId, Millis, OUTCOMES_KEPT, Transition};
+use activator_core::{BatchState, ItemState, PauseReason, Step};
 
 pub(super) async fn transition(
     store: &RedisStore,
@@ -36,11 +36,15 @@ pub(super) async fn transition(
         _ => None,
     };
     let keys = store.keys.of(id);
+    // The list of the outcome's step; any key of the batch when there is no outcome.
+    let outcome_step = t.outcome.as_ref().map(|o| o.step).or(t.from_step).unwrap_or(Step::Approve);
     let applied: i64 = scripts::TRANSITION
         .key(&keys.items)
         .key(&keys.counts)
         .key(&keys.due)
         .key(&keys.meta)
+        .key(&keys.fresh)
+        .key(keys.outcomes_of(outcome_step))
         .arg(member(t.index))
         .arg(t.from.name())
         .arg(t.from_step.map_or("", |s| s.name()))
@@ -48,6 +52,9 @@ pub(super) async fn transition(
         .arg(serde_json::to_string(&patch)?)
         .arg(t.step.map_or("", |s| s.name()))
         .arg(due_score.map_or(String::new(), |s| s.to_string()))
+        .arg(if t.outcome.is_some() { "1" } else { "0" })
+        .arg(t.outcome.as_ref().and_then(|o| o.failure.as_deref()).unwrap_or(""))
+        .arg(OUTCOMES_KEPT)
         .invoke_async(&mut store.conn())
         .await?;
     match applied {
@@ -63,18 +70,30 @@ pub(super) async fn set_batch_state(
     id: BatchId,
     from: BatchState,
     to: BatchState,
+    reason: Option<&PauseReason>,
     now: Millis,
 ) -> StoreResult<bool> {
     crate::model::check_batch_change(from, to).map_err(StoreError::Invalid)?;
-    let changed: i64 = scripts::SET_BATCH_STATE
-        .key(store.keys.of(id).meta)
-        .arg(from.name())
-        .arg(to.name())
-        .arg(now)
-        .invoke_async(&mut store.conn())
-        .await?;
+    let reason = reason.map(serde_json::to_string).transpose()?.unwrap_or_default();
+    let keys = store.keys.of(id);
+    let mut script = scripts::SET_BATCH_STATE.key(&keys.meta);
+    for list in &keys.outcomes {
+        script.key(list);
+    }
+    let changed: i64 =
+        script.arg(from.name()).arg(to.name()).arg(now).arg(reason).invoke_async(&mut store.conn()).await?;
     match changed {
         -1 => Err(StoreError::BatchNotFound(id)),
         n => Ok(n == 1),
     }
+}
+
+/// Records that the batch's canary is behind it.
+pub(super) async fn set_canary_done(store: &RedisStore, id: BatchId, now: Millis) -> StoreResult<()> {
+    let found: i64 =
+        scripts::SET_CANARY_DONE.key(store.keys.of(id).meta).arg(now).invoke_async(&mut store.conn()).await?;
+    if found == 0 {
+        return Err(StoreError::BatchNotFound(id));
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@ use super::counts;
 use crate::batch_store::StoreResult;
 use crate::error::StoreError;
 use crate::model::{Batch, BatchId, Millis, NewBatch};
-use activator_core::{BatchState, ItemState, Step};
+use activator_core::{BatchState, ItemState, PauseReason, Step};
 use sqlx::{SqliteConnection, SqlitePool};
 
 /// Creates the batch and its items in one transaction, or returns the batch created earlier
@@ -41,23 +41,29 @@ pub(super) async fn create(pool: &SqlitePool, new: NewBatch, now: Millis) -> Sto
         total: u64::from(total),
         created_at: now,
         updated_at: now,
+        paused_reason: None,
+        canary_done: false,
     };
     let id = codec::id(batch.id);
-    sqlx::query(concat!("INSERT INTO batches (", batch_columns!(), ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"))
-        .bind(&id)
-        .bind(batch.idempotency_key.as_deref())
-        .bind(&batch.environment)
-        .bind(steps)
-        .bind(options)
-        .bind(batch.state.name())
-        .bind(i64::from(total))
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(concat!(
+        "INSERT INTO batches (",
+        batch_columns!(),
+        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)"
+    ))
+    .bind(&id)
+    .bind(batch.idempotency_key.as_deref())
+    .bind(&batch.environment)
+    .bind(steps)
+    .bind(options)
+    .bind(batch.state.name())
+    .bind(i64::from(total))
+    .bind(now)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     let inserted = sqlx::query(
-        "INSERT INTO items (batch, idx, mailbox, mailbox_id, state, step, attempts, due_at, error, updated_at)
-         SELECT ?1, key, value, NULL, ?2, ?3, 0, NULL, NULL, ?4 FROM json_each(?5)",
+        "INSERT INTO items (batch, idx, mailbox, mailbox_id, state, step, attempts, due_at, error, updated_at, started)
+         SELECT ?1, key, value, NULL, ?2, ?3, 0, NULL, NULL, ?4, 0 FROM json_each(?5)",
     )
     .bind(&id)
     .bind(ItemState::Pending.name())
@@ -72,7 +78,8 @@ pub(super) async fn create(pool: &SqlitePool, new: NewBatch, now: Millis) -> Sto
             inserted.rows_affected()
         )));
     }
-    counts::add(&mut tx, &id, first, ItemState::Pending, i64::from(total)).await?;
+    counts::add(&mut tx, &id, first, ItemState::Pending.name(), i64::from(total)).await?;
+    counts::add(&mut tx, &id, None, counts::NOT_STARTED, i64::from(total)).await?;
     tx.commit().await?;
     tracing::debug!(batch = %batch.id, total, "batch created");
     Ok((batch, true))
@@ -143,27 +150,54 @@ pub(super) async fn list(
     rows.iter().map(codec::batch_from_row).collect()
 }
 
-/// Compare-and-set of the batch's control state.
+/// Compare-and-set of the batch's control state, with the reason it paused itself (or none).
 pub(super) async fn set_state(
     pool: &SqlitePool,
     id: BatchId,
     from: BatchState,
     to: BatchState,
+    reason: Option<&PauseReason>,
     now: Millis,
 ) -> StoreResult<bool> {
     crate::model::check_batch_change(from, to).map_err(StoreError::Invalid)?;
     let key = codec::id(id);
-    let done = sqlx::query("UPDATE batches SET state = ?, updated_at = ? WHERE id = ? AND state = ?")
-        .bind(to.name())
-        .bind(now)
-        .bind(&key)
-        .bind(from.name())
-        .execute(pool)
-        .await?;
+    let reason = reason.map(serde_json::to_string).transpose()?;
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query(
+        "UPDATE batches SET state = ?, paused_reason = ?, updated_at = ? WHERE id = ? AND state = ?",
+    )
+    .bind(to.name())
+    .bind(reason)
+    .bind(now)
+    .bind(&key)
+    .bind(from.name())
+    .execute(&mut *tx)
+    .await?;
     if done.rows_affected() > 0 {
+        if from == BatchState::Paused && to == BatchState::Running {
+            // A batch that resumes starts its outcome windows afresh.
+            sqlx::query("DELETE FROM outcomes WHERE batch = ?").bind(&key).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         return Ok(true);
     }
-    if exists(pool, &key).await? { Ok(false) } else { Err(StoreError::BatchNotFound(id)) }
+    let found = exists(&mut *tx, &key).await?;
+    tx.commit().await?;
+    if found { Ok(false) } else { Err(StoreError::BatchNotFound(id)) }
+}
+
+/// Records that the batch's canary is behind it.
+pub(super) async fn set_canary_done(pool: &SqlitePool, id: BatchId, now: Millis) -> StoreResult<()> {
+    let key = codec::id(id);
+    let done = sqlx::query("UPDATE batches SET canary_done = 1, updated_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(&key)
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::BatchNotFound(id));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

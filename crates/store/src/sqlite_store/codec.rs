@@ -11,7 +11,8 @@ use uuid::Uuid;
 /// The columns of `batches` that [`batch_from_row`] reads, as a literal for `concat!`.
 macro_rules! batch_columns {
     () => {
-        "id, idempotency_key, environment, steps, options, state, total, created_at, updated_at"
+        "id, idempotency_key, environment, steps, options, state, total, created_at, updated_at, paused_reason, \
+         canary_done"
     };
 }
 pub(super) use batch_columns;
@@ -19,7 +20,7 @@ pub(super) use batch_columns;
 /// The columns of `items` that [`item_from_row`] reads, as a literal for `concat!`.
 macro_rules! item_columns {
     () => {
-        "batch, idx, mailbox, mailbox_id, state, step, attempts, due_at, error, updated_at"
+        "batch, idx, mailbox, mailbox_id, state, step, attempts, due_at, error, updated_at, started"
     };
 }
 pub(super) use item_columns;
@@ -69,6 +70,8 @@ pub(super) fn batch_from_row(row: &SqliteRow) -> Result<Batch, StoreError> {
     let steps: String = row.try_get("steps")?;
     let options: String = row.try_get("options")?;
     let state: String = row.try_get("state")?;
+    let paused_reason: Option<String> = row.try_get("paused_reason")?;
+    let canary_done: i64 = row.try_get("canary_done")?;
     Ok(Batch {
         id: parse_id(row.try_get("id")?)?,
         idempotency_key: row.try_get("idempotency_key")?,
@@ -79,6 +82,8 @@ pub(super) fn batch_from_row(row: &SqliteRow) -> Result<Batch, StoreError> {
         total: non_negative("batch total", row.try_get("total")?)?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        paused_reason: paused_reason.as_deref().map(serde_json::from_str).transpose()?,
+        canary_done: canary_done != 0,
     })
 }
 
@@ -87,6 +92,7 @@ pub(super) fn item_from_row(row: &SqliteRow) -> Result<Item, StoreError> {
     let state: String = row.try_get("state")?;
     let step: Option<String> = row.try_get("step")?;
     let error: Option<String> = row.try_get("error")?;
+    let started: i64 = row.try_get("started")?;
     Ok(Item {
         batch: parse_id(row.try_get("batch")?)?,
         index: non_negative("item index", row.try_get("idx")?)?,
@@ -98,6 +104,7 @@ pub(super) fn item_from_row(row: &SqliteRow) -> Result<Item, StoreError> {
         due_at: row.try_get("due_at")?,
         error: error.as_deref().map(serde_json::from_str).transpose()?,
         updated_at: row.try_get("updated_at")?,
+        started: started != 0,
     })
 }
 

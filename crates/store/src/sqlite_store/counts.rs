@@ -7,14 +7,17 @@ use crate::model::{BatchId, Progress};
 use activator_core::{ItemState, Step};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
+/// The pseudo-state (at step '') that counts the items not started yet.
+pub(super) const NOT_STARTED: &str = "not_started";
+
 /// Adds `n` to the count of the batch's items at (`step`, `state`), for items just inserted:
 /// call it in the transaction that inserts them. (Changes of items move their counts by the
-/// `items_move_count` trigger.)
+/// `items_move_count` and `items_start_count` triggers.)
 pub(super) async fn add(
     conn: &mut SqliteConnection,
     batch: &[u8],
     step: Option<Step>,
-    state: ItemState,
+    state: &str,
     n: i64,
 ) -> StoreResult<()> {
     sqlx::query(
@@ -23,7 +26,7 @@ pub(super) async fn add(
     )
     .bind(batch)
     .bind(codec::count_step(step))
-    .bind(state.name())
+    .bind(state)
     .bind(n)
     .execute(conn)
     .await?;
@@ -48,8 +51,12 @@ pub(super) async fn progress(pool: &SqlitePool, id: BatchId) -> StoreResult<Prog
         let step: String = row.try_get("step")?;
         let state: String = row.try_get("state")?;
         let n: i64 = row.try_get("n")?;
-        let state = codec::parse::<ItemState>("item state", &state)?;
         let n = u64::try_from(n).map_err(|_| codec::corrupt("count", format!("{n} items {state}")))?;
+        if state == NOT_STARTED {
+            progress.not_started = n;
+            continue;
+        }
+        let state = codec::parse::<ItemState>("item state", &state)?;
         *progress.by_state.entry(state).or_default() += n;
         if let Some(step) = codec::parse_step(Some(&step))? {
             *progress.by_step.entry(step).or_default().entry(state).or_default() += n;

@@ -1,7 +1,7 @@
 //! Items: reading one, paging through them, finding the due ones, and checked transitions.
 
-use super::batches;
 use super::codec::{self, item_columns};
+use super::{batches, outcomes};
 use crate::batch_store::StoreResult;
 use crate::error::StoreError;
 use crate::model::{BatchId, DueSummary, Item, Millis, Transition};
@@ -27,20 +27,28 @@ const WAITING_DUE: &str = concat!(
     " FROM items INDEXED BY items_by_due",
     " WHERE batch = ? AND state = ? AND due_at <= ? ORDER BY due_at, idx LIMIT ?"
 );
-/// `items_by_update` holds (batch, state, updated_at) and then idx: pending items in the order
-/// they became pending (a pending item changes only when it leaves pending).
+/// `items_started_by_update` holds (batch, state, started, updated_at) and then idx: started
+/// pending items in the order they became pending (a pending item changes only when it
+/// leaves pending).
 const PENDING_LONGEST: &str = concat!(
     "SELECT ",
     item_columns!(),
-    " FROM items INDEXED BY items_by_update",
-    " WHERE batch = ? AND state = ? ORDER BY updated_at, idx LIMIT ?"
+    " FROM items INDEXED BY items_started_by_update",
+    " WHERE batch = ? AND state = ? AND started = 1 ORDER BY updated_at, idx LIMIT ?"
+);
+/// `items_not_started` holds only the items not started, by (batch, idx).
+const FRESH: &str = concat!(
+    "SELECT ",
+    item_columns!(),
+    " FROM items INDEXED BY items_not_started",
+    " WHERE batch = ? AND started = 0 ORDER BY idx LIMIT ?"
 );
 
 /// Counts and the first due time of the same ranges as [`WAITING_DUE`] and
 /// [`PENDING_LONGEST`], from the indexes alone.
 const WAITING_DUE_SUMMARY: &str = "SELECT COUNT(*), MIN(due_at) FROM items INDEXED BY items_by_due \
      WHERE batch = ? AND state = ? AND due_at <= ?";
-const PENDING_SUMMARY: &str = "SELECT COUNT(*), MIN(updated_at) FROM items INDEXED BY items_by_update \
+const PENDING_SUMMARY: &str = "SELECT COUNT(*), MIN(updated_at) FROM items INDEXED BY items_started_by_update \
      WHERE batch = ? AND state = ?";
 
 pub(super) async fn get(pool: &SqlitePool, id: BatchId, index: u32) -> StoreResult<Option<Item>> {
@@ -135,6 +143,16 @@ pub(super) async fn due_summary(pool: &SqlitePool, id: BatchId, now: Millis) -> 
     Ok(DueSummary { due: u64::try_from(waiting + pending).unwrap_or(0), oldest_due_since })
 }
 
+/// Items not started, in index order.
+pub(super) async fn fresh(pool: &SqlitePool, id: BatchId, limit: usize) -> StoreResult<Vec<Item>> {
+    let key = codec::id(id);
+    let rows = sqlx::query(FRESH).bind(&key).bind(codec::limit(limit)).fetch_all(pool).await?;
+    if rows.is_empty() && !batches::exists(pool, &key).await? {
+        return Err(StoreError::BatchNotFound(id));
+    }
+    to_items(&rows)
+}
+
 /// Since when an item read by [`due`] has been due.
 fn due_since(item: &Item) -> Millis {
     match item.state {
@@ -143,8 +161,9 @@ fn due_since(item: &Item) -> Millis {
     }
 }
 
-/// Changes the item only if it is still in `t.from` at `t.from_step`; the trigger moves one
-/// count from the old (step, state) to the new one in the same statement.
+/// Changes the item only if it is still in `t.from` at `t.from_step`, marking it started; the
+/// triggers move its counts in the same statement, and its step outcome, if any, is recorded
+/// in the same transaction.
 pub(super) async fn transition(
     pool: &SqlitePool,
     id: BatchId,
@@ -153,10 +172,10 @@ pub(super) async fn transition(
 ) -> StoreResult<bool> {
     t.validate().map_err(|e| StoreError::Invalid(format!("batch {id}: {e}")))?;
     let key = codec::id(id);
-    // One statement, so one transaction: the `items_move_count` trigger moves the count.
+    let mut tx = pool.begin().await?;
     let changed = sqlx::query(
         "UPDATE items SET state = ?, step = ?, attempts = ?, due_at = ?, error = ?,
-             mailbox_id = COALESCE(?, mailbox_id), updated_at = ?
+             mailbox_id = COALESCE(?, mailbox_id), updated_at = ?, started = 1
          WHERE batch = ? AND idx = ? AND state = ? AND step IS ?",
     )
     .bind(t.to.name())
@@ -170,12 +189,18 @@ pub(super) async fn transition(
     .bind(i64::from(t.index))
     .bind(t.from.name())
     .bind(codec::step(t.from_step))
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
     if changed.rows_affected() > 0 {
+        if let Some(outcome) = &t.outcome {
+            outcomes::record(&mut tx, &key, outcome).await?;
+        }
+        tx.commit().await?;
         return Ok(true);
     }
-    if batches::exists(pool, &key).await? { Ok(false) } else { Err(StoreError::BatchNotFound(id)) }
+    let exists = batches::exists(&mut *tx, &key).await?;
+    tx.commit().await?;
+    if exists { Ok(false) } else { Err(StoreError::BatchNotFound(id)) }
 }
 
 fn to_items(rows: &[SqliteRow]) -> StoreResult<Vec<Item>> {
@@ -205,9 +230,10 @@ mod tests {
             (PAGE, "PRIMARY KEY"),
             (PAGE_IN_STATE, "items_by_state"),
             (WAITING_DUE, "items_by_due"),
-            (PENDING_LONGEST, "items_by_update"),
+            (PENDING_LONGEST, "items_started_by_update"),
+            (FRESH, "items_not_started"),
             (WAITING_DUE_SUMMARY, "items_by_due"),
-            (PENDING_SUMMARY, "items_by_update"),
+            (PENDING_SUMMARY, "items_started_by_update"),
         ] {
             let plan = plan(&store, sql).await;
             assert!(plan.contains("SEARCH") && plan.contains(index), "{sql}: {plan}");

@@ -16,8 +16,7 @@
 //! - `progress`, `items` and `due_items` of a batch that does not exist fail with
 //!   [`StoreError::BatchNotFound`], and so do `set_batch_state` and `transition`, while `batch`
 //!   and `item` return `None`. A transition of an index the batch does not have returns false.
-//! - `due_items` returns the waiting items that are due first, longest-due first (by due time,
-//!   then index), then pending items in index order, at most `limit` in all.
+//! - `recent_outcomes` of a batch that does not exist is empty.
 //! - Leases do not check that the batch exists; a lease whose expiry time is at or before
 //!   `now` has expired, and `release_lease` gives back an expired lease too if `holder` had it.
 //! - Progress lists only states with a non-zero count.
@@ -27,12 +26,13 @@ mod codec;
 mod counts;
 mod items;
 mod leases;
+mod outcomes;
 mod schema;
 
 use crate::batch_store::{BatchStore, StoreResult};
 use crate::error::StoreError;
 use crate::model::{Batch, BatchId, DueSummary, Item, Millis, NewBatch, Progress, Transition};
-use activator_core::{BatchState, ItemState};
+use activator_core::{BatchState, ItemState, PauseReason, Step};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -137,7 +137,17 @@ impl BatchStore for SqliteStore {
         now: Millis,
     ) -> StoreResult<bool> {
         let _writing = self.writer.lock().await;
-        batches::set_state(&self.pool, id, from, to, now).await
+        batches::set_state(&self.pool, id, from, to, None, now).await
+    }
+
+    async fn pause_with_reason(&self, id: BatchId, reason: &PauseReason, now: Millis) -> StoreResult<bool> {
+        let _writing = self.writer.lock().await;
+        batches::set_state(&self.pool, id, BatchState::Running, BatchState::Paused, Some(reason), now).await
+    }
+
+    async fn set_canary_done(&self, id: BatchId, now: Millis) -> StoreResult<()> {
+        let _writing = self.writer.lock().await;
+        batches::set_canary_done(&self.pool, id, now).await
     }
 
     async fn progress(&self, id: BatchId) -> StoreResult<Progress> {
@@ -162,6 +172,10 @@ impl BatchStore for SqliteStore {
         items::due(&self.pool, id, now, limit).await
     }
 
+    async fn fresh_items(&self, id: BatchId, limit: usize) -> StoreResult<Vec<Item>> {
+        items::fresh(&self.pool, id, limit).await
+    }
+
     async fn due_summary(&self, id: BatchId, now: Millis) -> StoreResult<DueSummary> {
         items::due_summary(&self.pool, id, now).await
     }
@@ -169,6 +183,15 @@ impl BatchStore for SqliteStore {
     async fn transition(&self, id: BatchId, t: Transition, now: Millis) -> StoreResult<bool> {
         let _writing = self.writer.lock().await;
         items::transition(&self.pool, id, t, now).await
+    }
+
+    async fn recent_outcomes(
+        &self,
+        id: BatchId,
+        step: Step,
+        limit: usize,
+    ) -> StoreResult<Vec<Option<String>>> {
+        outcomes::recent(&self.pool, id, step, limit).await
     }
 
     async fn acquire_lease(

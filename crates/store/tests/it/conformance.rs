@@ -3,9 +3,11 @@
 //! macro: a behaviour left off it is dead code, which the lints refuse.
 
 use activator_core::Progress;
-use activator_core::{BatchState, ItemState, Step};
+use activator_core::{BatchState, ItemState, PauseReason, PausedBy, Step};
 use std::time::Duration;
-use store::{BatchStore, DueSummary, ItemError, NewBatch, StoreError, Transition};
+use store::{
+    BatchStore, DueSummary, ItemError, NewBatch, OUTCOMES_KEPT, StepOutcome, StoreError, Transition,
+};
 use uuid::Uuid;
 
 /// One `#[tokio::test]` per behaviour of the suite: each opens a store with `open` (an
@@ -22,7 +24,10 @@ macro_rules! conformance_suite {
             a_forbidden_transition_is_refused,
             waiting_needs_a_due_time,
             a_transition_replaces_step_attempts_due_and_error,
-            due_items_are_pending_ones_and_waiting_ones_past_due,
+            due_items_are_started_pending_ones_and_waiting_ones_past_due,
+            items_not_started_come_in_index_order_until_their_first_transition,
+            a_batch_pauses_itself_with_a_reason_that_resuming_clears,
+            step_outcomes_are_kept_newest_first_for_each_step,
             due_summary_counts_due_items_and_the_longest_due,
             items_page_in_index_order_and_filter_by_state,
             batches_are_listed_newest_first_in_pages,
@@ -68,6 +73,7 @@ pub fn move_item(index: u32, from: ItemState, step: Option<Step>, to: ItemState)
         due_at: None,
         error: None,
         mailbox_id: None,
+        outcome: None,
     }
 }
 
@@ -76,6 +82,15 @@ pub async fn start_running<S: BatchStore>(store: &S, batch: Uuid, index: u32) {
     for (from, to) in [(ItemState::Pending, ItemState::Queued), (ItemState::Queued, ItemState::Running)] {
         let t = move_item(index, from, Some(Step::Approve), to);
         assert!(store.transition(batch, t, NOW).await.unwrap(), "item {index}: {from} -> {to}");
+    }
+}
+
+/// Starts a pending item without running it (queued, then handed back at `at`): pending and
+/// due since `at`.
+pub async fn start_pending<S: BatchStore>(store: &S, batch: Uuid, index: u32, at: i64) {
+    for (from, to) in [(ItemState::Pending, ItemState::Queued), (ItemState::Queued, ItemState::Pending)] {
+        let t = move_item(index, from, Some(Step::Approve), to);
+        assert!(store.transition(batch, t, at).await.unwrap(), "item {index}: {from} -> {to}");
     }
 }
 
@@ -89,6 +104,7 @@ async fn recount<S: BatchStore>(store: &S, id: Uuid) -> Progress {
         after = Some(last.index);
         for item in &page {
             p.total += 1;
+            p.not_started += u64::from(!item.started);
             *p.by_state.entry(item.state).or_default() += 1;
             if let Some(step) = item.step {
                 *p.by_step.entry(step).or_default().entry(item.state).or_default() += 1;
@@ -120,6 +136,8 @@ pub async fn create_makes_pending_items_at_the_first_step<S: BatchStore>(store: 
     assert_eq!(p.total, 25);
     assert_eq!(p.count(ItemState::Pending), 25);
     assert_eq!(p.by_step[&Step::Approve][&ItemState::Pending], 25);
+    assert_eq!((p.not_started, p.open()), (25, 0), "nothing started yet");
+    assert!(!item.started && batch.paused_reason.is_none() && !batch.canary_done);
 }
 
 pub async fn create_is_idempotent_on_its_key<S: BatchStore>(store: &S) {
@@ -220,14 +238,99 @@ async fn batch_with_due_work<S: BatchStore>(store: &S, first_due: i64) -> Uuid {
     b.id
 }
 
-pub async fn due_items_are_pending_ones_and_waiting_ones_past_due<S: BatchStore>(store: &S) {
+pub async fn due_items_are_started_pending_ones_and_waiting_ones_past_due<S: BatchStore>(store: &S) {
     let b = batch_with_due_work(store, NOW + 10).await;
-    let due: Vec<u32> = store.due_items(b, NOW + 20, 100).await.unwrap().iter().map(|i| i.index).collect();
-    let mut sorted = due.clone();
-    sorted.sort();
-    assert_eq!(sorted, vec![0, 4, 5], "waiting 0 is due, 1 is not; 2 is done, 3 is running");
-    assert_eq!(store.due_items(b, NOW + 20, 2).await.unwrap().len(), 2);
-    assert_eq!(store.due_items(b, NOW + 2000, 100).await.unwrap().len(), 4);
+    let indexes = |items: Vec<store::Item>| items.iter().map(|i| i.index).collect::<Vec<_>>();
+    // 0 waits and is due, 1 is not yet; 2 is done, 3 is running; 4 and 5 have not started.
+    assert_eq!(indexes(store.due_items(b, NOW + 20, 100).await.unwrap()), vec![0]);
+    assert_eq!(indexes(store.due_items(b, NOW + 2000, 100).await.unwrap()), vec![0, 1]);
+    assert_eq!(store.due_items(b, NOW + 2000, 1).await.unwrap().len(), 1);
+    // 5 is queued and handed back: started, so due from then on.
+    let queued = move_item(5, ItemState::Pending, Some(Step::Approve), ItemState::Queued);
+    assert!(store.transition(b, queued, NOW + 30).await.unwrap());
+    let back = move_item(5, ItemState::Queued, Some(Step::Approve), ItemState::Pending);
+    assert!(store.transition(b, back, NOW + 40).await.unwrap());
+    assert_eq!(indexes(store.due_items(b, NOW + 50, 100).await.unwrap()), vec![0, 5]);
+    assert_eq!(indexes(store.fresh_items(b, 100).await.unwrap()), vec![4]);
+}
+
+pub async fn items_not_started_come_in_index_order_until_their_first_transition<S: BatchStore>(store: &S) {
+    let (b, _) = store.create_batch(new_batch(8, None), NOW).await.unwrap();
+    let fresh = |items: Vec<store::Item>| items.iter().map(|i| (i.index, i.started)).collect::<Vec<_>>();
+    assert_eq!(fresh(store.fresh_items(b.id, 3).await.unwrap()), vec![(0, false), (1, false), (2, false)]);
+    for i in [1, 6] {
+        let t = move_item(i, ItemState::Pending, Some(Step::Approve), ItemState::Queued);
+        assert!(store.transition(b.id, t, NOW + 1).await.unwrap());
+    }
+    // A fresh item that ends without a job (found already done when planned) starts too.
+    let skipped = move_item(3, ItemState::Pending, Some(Step::Approve), ItemState::Skipped);
+    assert!(store.transition(b.id, skipped, NOW + 1).await.unwrap());
+    let left: Vec<u32> = store.fresh_items(b.id, 100).await.unwrap().iter().map(|i| i.index).collect();
+    assert_eq!(left, vec![0, 2, 4, 5, 7]);
+    assert!(store.item(b.id, 1).await.unwrap().unwrap().started);
+    let p = store.progress(b.id).await.unwrap();
+    assert_eq!((p.not_started, p.open(), p.finished()), (5, 2, 1));
+    // A transition that does not apply starts nothing.
+    let stale = move_item(0, ItemState::Queued, Some(Step::Approve), ItemState::Running);
+    assert!(!store.transition(b.id, stale, NOW + 2).await.unwrap());
+    assert_eq!(store.progress(b.id).await.unwrap().not_started, 5);
+    let unknown = store.fresh_items(Uuid::from_u128(77), 10).await;
+    assert!(matches!(unknown, Err(StoreError::BatchNotFound(_))), "{unknown:?}");
+}
+
+pub async fn a_batch_pauses_itself_with_a_reason_that_resuming_clears<S: BatchStore>(store: &S) {
+    let (b, _) = store.create_batch(new_batch(2, None), NOW).await.unwrap();
+    let reason = PauseReason {
+        by: PausedBy::Canary,
+        code: "0x80040220".into(),
+        step: Some(Step::Approve),
+        message: "every approval of the canary was refused".into(),
+        remedy: "have an Exchange admin approve".into(),
+        failed: 10,
+        of: 10,
+    };
+    let failed = Transition {
+        outcome: Some(StepOutcome::failed(Step::Approve, "0x80040220")),
+        ..move_item(0, ItemState::Pending, Some(Step::Approve), ItemState::Failed)
+    };
+    assert!(store.transition(b.id, failed, NOW).await.unwrap());
+    assert!(store.pause_with_reason(b.id, &reason, NOW + 1).await.unwrap());
+    let paused = store.batch(b.id).await.unwrap().unwrap();
+    assert_eq!((paused.state, paused.paused_reason.as_ref()), (BatchState::Paused, Some(&reason)));
+    assert!(!store.pause_with_reason(b.id, &reason, NOW + 2).await.unwrap(), "only a running batch pauses");
+    assert_eq!(store.recent_outcomes(b.id, Step::Approve, 10).await.unwrap().len(), 1);
+    assert!(store.set_batch_state(b.id, BatchState::Paused, BatchState::Running, NOW + 3).await.unwrap());
+    assert_eq!(store.batch(b.id).await.unwrap().unwrap().paused_reason, None);
+    assert!(
+        store.recent_outcomes(b.id, Step::Approve, 10).await.unwrap().is_empty(),
+        "a resumed batch starts its outcome windows afresh"
+    );
+    assert!(!store.batch(b.id).await.unwrap().unwrap().canary_done);
+    store.set_canary_done(b.id, NOW + 4).await.unwrap();
+    assert!(store.batch(b.id).await.unwrap().unwrap().canary_done);
+    let unknown = store.set_canary_done(Uuid::from_u128(78), NOW).await;
+    assert!(matches!(unknown, Err(StoreError::BatchNotFound(_))), "{unknown:?}");
+}
+
+pub async fn step_outcomes_are_kept_newest_first_for_each_step<S: BatchStore>(store: &S) {
+    let n = u32::try_from(OUTCOMES_KEPT).unwrap() + 5;
+    let (b, _) = store.create_batch(new_batch(n as usize, None), NOW).await.unwrap();
+    for i in 0..n {
+        let failure = (i % 3 == 0).then(|| format!("code-{i}"));
+        let t = Transition {
+            outcome: Some(StepOutcome { step: Step::Approve, failure }),
+            ..move_item(i, ItemState::Pending, Some(Step::Approve), ItemState::Failed)
+        };
+        assert!(store.transition(b.id, t.clone(), NOW).await.unwrap());
+        assert!(!store.transition(b.id, t, NOW).await.unwrap(), "a transition that does not apply adds none");
+    }
+    let recent = store.recent_outcomes(b.id, Step::Approve, 4).await.unwrap();
+    let last = n - 1;
+    let expected: Vec<Option<String>> =
+        (0..4).map(|k| last - k).map(|i| (i % 3 == 0).then(|| format!("code-{i}"))).collect();
+    assert_eq!(recent, expected);
+    assert_eq!(store.recent_outcomes(b.id, Step::Approve, 1_000).await.unwrap().len(), OUTCOMES_KEPT);
+    assert!(store.recent_outcomes(b.id, Step::DeployApp, 10).await.unwrap().is_empty());
 }
 
 pub async fn due_summary_counts_due_items_and_the_longest_due<S: BatchStore>(store: &S) {

@@ -99,7 +99,7 @@ async fn a_dead_creations_stale_claim_is_taken_over_once_and_its_leftovers_remov
     let p = store.progress(id).await.unwrap();
     assert_eq!((p.total, p.count(ItemState::Pending)), (2_500, 2_500));
     assert_eq!(store.items(id, None, None, 10_000).await.unwrap().len(), 2_500);
-    assert_eq!(store.due_items(id, NOW, 10_000).await.unwrap().len(), 2_500);
+    assert_eq!(store.fresh_items(id, 10_000).await.unwrap().len(), 2_500);
     let listed: Vec<Uuid> = store.list_batches(None, 10).await.unwrap().iter().map(|b| b.id).collect();
     assert_eq!(listed, vec![id]);
     assert_eq!(leftovers_present(&store, &dead).await, (0, false), "the dead creation's keys are gone");

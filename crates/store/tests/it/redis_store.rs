@@ -114,18 +114,18 @@ async fn concurrent_creates_with_one_key_make_one_batch() {
 }
 
 #[tokio::test]
-async fn twenty_thousand_items_keep_exact_counts_and_page_when_due() {
+async fn twenty_thousand_items_keep_exact_counts_and_page_until_started() {
     let store = store().await;
     let (b, _) = store.create_batch(new_batch(20_000, None), NOW).await.unwrap();
     let p = store.progress(b.id).await.unwrap();
     assert_eq!((p.total, p.count(ItemState::Pending)), (20_000, 20_000));
     assert_eq!(p.by_step[&Step::Approve][&ItemState::Pending], 20_000);
 
-    // Take the due items a page at a time, as the scheduler does: each page is queued, so
-    // the next call returns the next ones, in index order (all became due together).
+    // Take the items not started a page at a time, as the feeder does: each page is queued,
+    // so the next call returns the next ones, in index order.
     let mut expected_next = 0;
     for _ in 0..3 {
-        let page = store.due_items(b.id, NOW, 1_000).await.unwrap();
+        let page = store.fresh_items(b.id, 1_000).await.unwrap();
         assert_eq!(page.len(), 1_000);
         assert_eq!(
             page.iter().map(|i| i.index).collect::<Vec<_>>(),
@@ -144,7 +144,9 @@ async fn twenty_thousand_items_keep_exact_counts_and_page_when_due() {
     }
     let p = store.progress(b.id).await.unwrap();
     assert_eq!((p.count(ItemState::Pending), p.count(ItemState::Queued)), (17_000, 3_000));
-    assert_eq!(store.due_items(b.id, NOW, 100_000).await.unwrap().len(), 17_000);
+    assert_eq!(p.not_started, 17_000);
+    assert_eq!(store.fresh_items(b.id, 100_000).await.unwrap().len(), 17_000);
+    assert!(store.due_items(b.id, NOW, 100_000).await.unwrap().is_empty(), "the queued ones are not due");
 
     let mut seen = 0;
     let mut after = None;
@@ -193,6 +195,7 @@ async fn due_items_come_longest_due_first() {
     for i in [0, 1] {
         crate::conformance::start_running(&store, b.id, i).await;
     }
+    crate::conformance::start_pending(&store, b.id, 2, NOW).await;
     let wait = |i: u32, due: i64| Transition {
         due_at: Some(due),
         ..move_item(i, ItemState::Running, Some(Step::Approve), ItemState::Waiting)
@@ -201,7 +204,7 @@ async fn due_items_come_longest_due_first() {
     assert!(store.transition(b.id, wait(1, NOW - 50), NOW + 1).await.unwrap());
     let order: Vec<u32> =
         store.due_items(b.id, NOW + 100, 10).await.unwrap().iter().map(|i| i.index).collect();
-    assert_eq!(order, vec![1, 2, 0], "due since NOW-50, NOW (created), NOW+50");
+    assert_eq!(order, vec![1, 2, 0], "due since NOW-50, NOW (handed back), NOW+50");
     // Back to pending: due from the time it became pending.
     let back = move_item(0, ItemState::Waiting, Some(Step::Approve), ItemState::Pending);
     assert!(store.transition(b.id, back, NOW + 200).await.unwrap());

@@ -143,7 +143,10 @@ async fn due_items_come_longest_due_first_pending_ones_since_they_became_pending
     let store = SqliteStore::in_memory().await.unwrap();
     let (b, _) = store.create_batch(new_batch(8, None), NOW).await.unwrap();
     // Items 1, 3 and 5 wait, due at different times; 6 is running; 2 ran and became pending
-    // again at NOW + 15 (as after a step); 0, 4 and 7 are pending since the batch was created.
+    // again at NOW + 15 (as after a step); 0, 4 and 7 started and are pending since NOW.
+    for index in [0, 4, 7] {
+        crate::conformance::start_pending(&store, b.id, index, NOW).await;
+    }
     for (index, due) in [(1, NOW - 30), (3, NOW + 10), (5, NOW + 20), (6, 0), (2, 0)] {
         crate::conformance::start_running(&store, b.id, index).await;
         if due != 0 {
@@ -280,20 +283,28 @@ async fn a_batch_of_20000_items_counts_exactly_and_pages_its_due_items() {
     assert_eq!(p.count(ItemState::Waiting), waiting.len() as u64);
     assert_eq!(p.count(ItemState::Pending), pending.len() as u64);
 
-    // All due items at once: the past-due waiting ones longest-due first, then every pending one
-    // (all pending since the batch was created) by index; a smaller limit gives a prefix of that.
+    // Work as a feeder takes it: the started due items first (the past-due waiting ones,
+    // longest-due first), then items not started, by index; a smaller limit gives a prefix.
     let indexes = |items: &[store::Item]| items.iter().map(|i| i.index).collect::<Vec<_>>();
-    let all_due = store.due_items(b.id, NOW, N as usize).await.unwrap();
+    let work = |at: i64, limit: usize| {
+        let store = &store;
+        async move {
+            let mut page = store.due_items(b.id, at, limit).await.unwrap();
+            page.extend(store.fresh_items(b.id, limit - page.len()).await.unwrap());
+            page
+        }
+    };
+    let all_due = work(NOW, N as usize).await;
     let expected: Vec<u32> = past_due.iter().chain(&pending).copied().collect();
     assert_eq!(indexes(&all_due), expected);
-    let first = store.due_items(b.id, NOW, PAGE).await.unwrap();
+    let first = work(NOW, PAGE).await;
     assert_eq!(first[..], all_due[..PAGE]);
 
     // Hand three pages over as a dispatcher would (pending -> queued, past-due waiting ->
     // failed): each next page starts with the first item not handed over yet.
     let mut handed = 0;
     for _ in 0..3 {
-        let page = store.due_items(b.id, NOW, PAGE).await.unwrap();
+        let page = work(NOW, PAGE).await;
         assert_eq!(indexes(&page), expected[handed..handed + PAGE]);
         for item in &page {
             let to = if item.state == ItemState::Waiting { ItemState::Failed } else { ItemState::Queued };
@@ -303,9 +314,9 @@ async fn a_batch_of_20000_items_counts_exactly_and_pages_its_due_items() {
         }
         handed += PAGE;
     }
-    let rest = store.due_items(b.id, NOW, N as usize).await.unwrap();
+    let rest = work(NOW, N as usize).await;
     assert_eq!(indexes(&rest), expected[handed..]);
-    let later = store.due_items(b.id, NOW + 1_000_000, 100).await.unwrap();
+    let later = work(NOW + 1_000_000, 100).await;
     assert_eq!(later.len(), 25 + 75, "the future-due waiting items once due, then pending ones");
 
     // The counters equal a recount of all 20,000 items, read page by page.

@@ -87,7 +87,13 @@ pub fn render_batch(v: &BatchView) -> String {
         field("ETA", duration(eta));
     }
     field("throttled", format!("{} mailboxes waiting out a 429 from Dataverse", v.throttled));
+    field("not started", format!("{} mailboxes (they start as others finish)", v.not_started));
     let mut out = head.render();
+    if let Some(r) = &v.paused_reason {
+        out.push('\n');
+        out.push_str(&super::watch::paused_lines(&v.id, r));
+        out.push('\n');
+    }
 
     let mut states = TextTable::new(&["state", ">mailboxes"]);
     let known: Vec<String> = ItemState::ALL.iter().map(|s| s.name().to_string()).collect();
@@ -172,6 +178,7 @@ finished     5 of 10 (50.0%)
 rate         0.50 mailboxes/s
 ETA          10s
 throttled    2 mailboxes waiting out a 429 from Dataverse
+not started  0 mailboxes (they start as others finish)
 
 state      mailboxes
 pending            3

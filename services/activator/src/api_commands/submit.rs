@@ -4,7 +4,7 @@
 
 use super::watch;
 use crate::args::ApiClientArgs;
-use activator_core::Step;
+use activator_core::{BreakerSetting, CanarySetting, Step};
 use api_client::model::{Duplicate, Submitted, show_value};
 use api_client::{ApiClient, ApiClientError, Body};
 use serde_json::{Map, Value, json};
@@ -47,6 +47,18 @@ pub struct Args {
     /// How long the App for Outlook deployment may take per mailbox (default: the API's, one hour).
     #[arg(long, value_name = "SECS")]
     deploy_timeout_secs: Option<u64>,
+    /// Mailboxes that run all their steps before any other is written: a number, or off
+    /// (default: the API's, 1% of the batch between 10 and 50).
+    #[arg(long, value_name = "N|off")]
+    canary: Option<CanarySetting>,
+    /// The canary fails (and the batch pauses) when more than this share of it fails
+    /// (default: the API's, 0.2).
+    #[arg(long, value_name = "SHARE")]
+    canary_max_failures: Option<f64>,
+    /// Pause when, of the last WINDOW outcomes of a step, RATIO or more failed with one error
+    /// code; or off (default: the API's, 50:0.5).
+    #[arg(long, value_name = "WINDOW:RATIO|off")]
+    breaker: Option<BreakerSetting>,
     /// Sending the same key again returns the batch it first created instead of a new one (1 to 200
     /// visible ASCII characters).
     #[arg(long, value_name = "KEY", value_parser = idempotency_key)]
@@ -70,17 +82,20 @@ fn idempotency_key(s: &str) -> Result<String, String> {
 }
 
 /// What the batch is to do, besides its mailboxes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submission {
     pub steps: Vec<Step>,
     pub environment: Option<String>,
     pub configure_org: bool,
     pub overwrite_primary_org: bool,
     pub test_timeout_secs: Option<u64>,
     pub deploy_timeout_secs: Option<u64>,
+    pub canary: Option<CanarySetting>,
+    pub canary_max_failures: Option<f64>,
+    pub breaker: Option<BreakerSetting>,
 }
 
-impl Plan {
+impl Submission {
     fn step_names(&self) -> Vec<&'static str> {
         let mut names: Vec<&'static str> = Vec::new();
         for s in &self.steps {
@@ -102,6 +117,9 @@ impl Plan {
         }
         out.extend(self.test_timeout_secs.map(|n| ("test_timeout_secs", json!(n))));
         out.extend(self.deploy_timeout_secs.map(|n| ("deploy_timeout_secs", json!(n))));
+        out.extend(self.canary.map(|c| ("canary", json!(c))));
+        out.extend(self.canary_max_failures.map(|s| ("canary_max_failures", json!(s))));
+        out.extend(self.breaker.map(|b| ("breaker", json!(b))));
         out
     }
 
@@ -136,21 +154,24 @@ pub async fn run(args: Args) -> i32 {
 }
 
 async fn submit(client: ApiClient, args: Args) -> Result<i32, ApiClientError> {
-    let plan = Plan {
+    let submission = Submission {
         steps: args.steps.clone(),
         environment: args.environment.clone(),
         configure_org: args.configure_org,
         overwrite_primary_org: args.overwrite_primary_org,
         test_timeout_secs: args.test_timeout_secs,
         deploy_timeout_secs: args.deploy_timeout_secs,
+        canary: args.canary,
+        canary_max_failures: args.canary_max_failures,
+        breaker: args.breaker,
     };
     let (query, body) = match &args.csv {
         Some(path) => {
             let text = std::fs::read(path)
                 .map_err(|e| ApiClientError::Usage(format!("cannot read {}: {e}", path.display())))?;
-            (plan.csv_query(), Body::Csv(text))
+            (submission.csv_query(), Body::Csv(text))
         }
-        None => (Vec::new(), Body::Json(plan.json_body(&args.mailboxes))),
+        None => (Vec::new(), Body::Json(submission.json_body(&args.mailboxes))),
     };
     let headers: Vec<(&str, String)> =
         args.idempotency_key.iter().map(|k| ("idempotency-key", k.clone())).collect();
@@ -211,27 +232,30 @@ fn duplicate_line(d: &Duplicate) -> String {
 mod tests {
     use super::*;
 
-    fn plan() -> Plan {
-        Plan {
+    fn submission() -> Submission {
+        Submission {
             steps: vec![Step::TestAndEnable, Step::Approve, Step::TestAndEnable],
             environment: None,
             configure_org: false,
             overwrite_primary_org: false,
             test_timeout_secs: None,
             deploy_timeout_secs: None,
+            canary: None,
+            canary_max_failures: None,
+            breaker: None,
         }
     }
 
     #[test]
     fn a_csv_submission_puts_steps_environment_and_given_options_in_the_query() {
-        assert_eq!(plan().csv_query(), vec![("steps", "test_and_enable,approve".to_string())]);
-        let full = Plan {
+        assert_eq!(submission().csv_query(), vec![("steps", "test_and_enable,approve".to_string())]);
+        let full = Submission {
             environment: Some("contoso".into()),
             configure_org: true,
             overwrite_primary_org: true,
             test_timeout_secs: Some(600),
             deploy_timeout_secs: Some(900),
-            ..plan()
+            ..submission()
         };
         let query = full.csv_query();
         assert_eq!(
@@ -257,10 +281,10 @@ mod tests {
     fn a_json_submission_carries_only_the_options_given() {
         let mailboxes = vec!["a@b.c".to_string()];
         assert_eq!(
-            plan().json_body(&mailboxes),
+            submission().json_body(&mailboxes),
             json!({"mailboxes": ["a@b.c"], "steps": ["test_and_enable", "approve"]})
         );
-        let p = Plan { environment: Some("e".into()), test_timeout_secs: Some(5), ..plan() };
+        let p = Submission { environment: Some("e".into()), test_timeout_secs: Some(5), ..submission() };
         assert_eq!(
             p.json_body(&mailboxes),
             json!({"environment": "e", "mailboxes": ["a@b.c"], "steps": ["test_and_enable", "approve"],

@@ -5,7 +5,7 @@
 
 use crate::args::ApiClientArgs;
 use crate::progress::{Bars, PLAIN_EVERY, summary_line};
-use api_client::model::BatchView;
+use api_client::model::{BatchView, PausedReason};
 use api_client::{ApiClient, ApiClientError, EventStream, decode};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -121,7 +121,13 @@ async fn follow(mut stream: EventStream, screen: &mut Screen) -> Result<Followed
                 Some(Ok(events)) => {
                     idle.as_mut().reset(Instant::now() + IDLE);
                     for event in events {
-                        if !matches!(event.event.as_str(), "progress" | "end") {
+                        if event.event == "paused" {
+                            let view: BatchView = decode("the `paused` event", &event.data)?;
+                            if let Some(r) = &view.paused_reason {
+                                screen.say(&paused_lines(&view.id, r));
+                            }
+                        }
+                        if !matches!(event.event.as_str(), "progress" | "paused" | "end") {
                             continue;
                         }
                         let view: BatchView = decode(&format!("the `{}` event", event.event), &event.data)?;
@@ -190,11 +196,23 @@ impl Screen {
     }
 }
 
+/// What a batch that paused itself says: the cause, the code, what to do.
+pub fn paused_lines(batch: &str, r: &PausedReason) -> String {
+    format!(
+        "batch {batch} paused itself ({}): {}\n  error code: {}\n  what to do: {}",
+        r.by, r.message, r.code, r.remedy
+    )
+}
+
 /// What the line under the bars says: paused, throttled.
 fn notice(v: &BatchView) -> Vec<String> {
     let mut out = Vec::new();
-    if v.state == "paused" {
-        out.push(format!("paused: `activator resume {}` continues it", v.id));
+    match (&v.paused_reason, v.state == "paused") {
+        (Some(r), true) => {
+            out.push(format!("paused by the {} ({}): see above; `activator resume {}`", r.by, r.code, v.id))
+        }
+        (None, true) => out.push(format!("paused: `activator resume {}` continues it", v.id)),
+        _ => {}
     }
     if v.throttled > 0 {
         out.push(format!("throttled by Dataverse: {} mailboxes waiting out a 429", v.throttled));
