@@ -12,9 +12,7 @@
 //! `redis-server` (see testkit); the bench's keys live under a namespace of their own and are
 //! removed at the end. The simulator is there only so the API has a Dataverse for `/readyz`.
 
-use e2e::{Running, activator, scratch_dir, start_simulator};
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use e2e::{Running, activator, spawn_announcing, start_simulator};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -28,26 +26,11 @@ const LARGE_RUNS: usize = 5;
 const STEPS: [&str; 4] = ["approve", "test_and_enable", "assign_role", "deploy_app"];
 
 /// Starts `activator api` on a free port over Redis; returns it with the API's base URL.
-fn api(sim: &str, redis: &str, namespace: &str, log: &std::path::Path) -> (Running, String) {
-    let mut child = activator(sim)
-        .args(["api", "--redis", redis, "--namespace", namespace, "--listen", "127.0.0.1:0"])
-        .env("ACTIVATOR_API_TOKENS", format!("operator:{TOKEN}"))
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).expect("api log"))
-        .spawn()
-        .expect("activator api starts");
-    let mut stdout = BufReader::new(child.stdout.take().expect("api stdout"));
-    let mut line = String::new();
-    let _ = stdout.read_line(&mut line);
-    // Keep reading what else it prints, so its stdout never blocks or breaks.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let url = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
-    assert!(
-        url.starts_with("http://127.0.0.1:"),
-        "activator api's ready line was {line:?} (its log: {})",
-        log.display()
-    );
-    (Running(child), url)
+fn api(sim: &str, redis: &str, namespace: &str) -> (Running, String) {
+    let mut cmd = activator(sim);
+    cmd.args(["api", "--redis", redis, "--namespace", namespace, "--listen", "127.0.0.1:0"])
+        .env("ACTIVATOR_API_TOKENS", format!("operator:{TOKEN}"));
+    spawn_announcing(cmd, "activator api listening on ")
 }
 
 /// A JSON batch of `n` distinct random mailbox ids and every step.
@@ -225,13 +208,8 @@ async fn main() {
     let (_sim, sim) = start_simulator(&["--mailboxes", "10"]);
     let redis = testkit::test_redis_url().await;
     let namespace = testkit::unique_prefix();
-    let dir = scratch_dir("bench-api");
-    let log = dir.join("api.log");
-    let (server, api) = api(&sim, &redis, &namespace, &log);
-    println!(
-        "api benchmark: activator api at {api} over {redis} (namespace {namespace}); its log: {}",
-        log.display()
-    );
+    let (server, api) = api(&sim, &redis, &namespace);
+    println!("api benchmark: activator api at {api} over {redis} (namespace {namespace})");
     let http = reqwest::Client::new();
     let (_, ready) = get(&http, &format!("{api}/readyz")).await;
     ready.expect("activator api is ready");
@@ -277,5 +255,4 @@ async fn main() {
         eprintln!("errors (first of each phase): {errors:?}");
         std::process::exit(1);
     }
-    let _ = std::fs::remove_dir_all(dir);
 }
