@@ -138,7 +138,12 @@ fn reason(
     };
     let remedy = example.and_then(|i| i.error.as_ref()).and_then(|e| e.remedy.clone());
     let remedy = match remedy {
-        Some(r) => format!("{}; {what_next}", r.trim_end_matches('.')),
+        // The mailbox's remedy ends by retrying it; for the batch, resuming says that.
+        Some(r) => {
+            let r = r.trim_end_matches('.');
+            let r = r.strip_suffix(", then retry").or_else(|| r.strip_suffix(" then retry")).unwrap_or(r);
+            format!("{r}; {what_next}")
+        }
         None => format!(
             "Look at the failed mailboxes (`activator failures BATCH`) and fix the cause; {what_next}"
         ),

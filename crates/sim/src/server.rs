@@ -32,6 +32,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/_sim/mailboxes", get(sim_endpoints::cases))
         .route("/_sim/mailboxes/{id}", get(sim_endpoints::mailbox))
         .route("/_sim/variants", get(sim_endpoints::variants).post(sim_endpoints::set_variants))
+        .route("/_sim/cases/{case}/clear", post(sim_endpoints::clear_case))
         .route("/_sim/reset", post(sim_endpoints::reset))
         .route("/_sim/tokens/expire", post(sim_endpoints::expire_tokens))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -157,6 +157,26 @@ pub async fn reset(State(sim): State<Arc<Sim>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// `POST /_sim/cases/{case}/clear`: the mailboxes seeded in `case` count as normal from now
+/// on, as if an admin had fixed what the case stands for (say, granted the approval right);
+/// their rows are not changed. Answers how many mailboxes were cleared.
+pub async fn clear_case(State(sim): State<Arc<Sim>>, Path(name): Path<String>) -> Response {
+    let Some(case) = Case::from_name(&name).filter(|c| *c != Case::Normal) else {
+        let names: Vec<&str> = Case::ALL[1..].iter().map(|c| c.name()).collect();
+        return sim_error(
+            StatusCode::NOT_FOUND,
+            format!("unknown case '{name}': use one of {}", names.join(", ")),
+        );
+    };
+    let mut org = lock(&sim.org);
+    let mut cleared = 0u64;
+    for m in org.mailboxes.values_mut().filter(|m| m.case == case) {
+        m.case = Case::Normal;
+        cleared += 1;
+    }
+    (StatusCode::OK, Json(json!({ "case": case.name(), "cleared": cleared }))).into_response()
+}
+
 /// Expires every issued token, so clients must fetch new ones.
 pub async fn expire_tokens(State(sim): State<Arc<Sim>>) -> StatusCode {
     lock(&sim.tokens).expire_all(Instant::now());

@@ -6,3 +6,5 @@ mod fair_window;
 mod in_process;
 mod kill_worker;
 mod pause_and_cancel;
+mod rollout_setup;
+mod safety;

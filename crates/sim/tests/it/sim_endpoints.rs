@@ -68,3 +68,17 @@ async fn ground_truth_of_unknown_or_malformed_ids_is_an_error() {
     let resp = t.http.get(format!("{}/_sim/mailboxes?case=bogus", t.running.base_url)).send().await.unwrap();
     assert_eq!(resp.status(), 400);
 }
+
+#[tokio::test]
+async fn a_cleared_case_behaves_as_normal_from_then_on() {
+    let t = start(config(50, fast_profile())).await;
+    let id = t.ids("approval_needs_admin").await.remove(0);
+    let refused = t.patch(&format!("mailboxes({id})"), approve()).await;
+    assert_eq!(refused.status(), 403);
+    let (status, body) = t.sim_post("cases/approval_needs_admin/clear", json!({})).await;
+    assert_eq!((status, body["cleared"].as_u64()), (200, Some(1)), "{body}");
+    t.patch_mailbox(&id, approve()).await;
+    let (status, body) = t.sim_post("cases/no_such_case/clear", json!({})).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.to_string().contains("approval_needs_admin"), "names the cases: {body}");
+}
