@@ -14,6 +14,37 @@ pub fn start_simulator(args: &[&str]) -> (Running, String) {
     (running, url)
 }
 
+/// Writes `refs` as a one-column mailbox list with a header.
+pub fn write_list(path: &std::path::Path, refs: &[String]) {
+    let mut text = String::from("mailbox\n");
+    for r in refs {
+        text.push_str(r);
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+/// Runs `activator run --csv dir/list.csv` to its end with the state in `dir/state.db`; returns the exit code
+/// and what it printed.
+pub fn run(sim: &str, dir: &std::path::Path, extra: &[&str]) -> (i32, String) {
+    run_with_state(sim, dir, "state.db", extra)
+}
+
+/// [`run`] with the state in `dir/state`.
+pub fn run_with_state(sim: &str, dir: &std::path::Path, state: &str, extra: &[&str]) -> (i32, String) {
+    let out = activator(sim)
+        .args(["run", "--csv"])
+        .arg(dir.join("list.csv"))
+        .arg("--state")
+        .arg(dir.join(state))
+        .args(CLIENT_LIMITS)
+        .args(extra)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run activator: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
 /// A fresh folder under the system's temporary folder, for one test's files.
 pub fn scratch_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("activator-e2e-{name}-{}", testkit::unique_prefix()));

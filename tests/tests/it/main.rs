@@ -3,6 +3,7 @@
 
 mod api_serve;
 mod api_workers;
+mod canary;
 mod cli_client;
 mod deploy_assets;
 mod docs_links;

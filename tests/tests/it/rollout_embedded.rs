@@ -3,43 +3,13 @@
 //! truth, a rerun sends no writes, and a run killed mid-way resumes without extra writes.
 
 use e2e::{
-    CLIENT_LIMITS, QUICK_SIM, activator, mailboxes_by_case, read_results, scratch_dir, sim_json,
-    start_simulator, wait_for, writes,
+    CLIENT_LIMITS, QUICK_SIM, activator, mailboxes_by_case, read_results, run, run_with_state, scratch_dir,
+    sim_json, start_simulator, wait_for, write_list, writes,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-
-fn write_list(path: &Path, refs: &[String]) {
-    let mut text = String::from("mailbox\n");
-    for r in refs {
-        text.push_str(r);
-        text.push('\n');
-    }
-    std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-}
-
-/// Runs `activator run` to its end with the state in `dir/state.db`; returns the exit code
-/// and what it printed.
-fn run(sim: &str, dir: &Path, extra: &[&str]) -> (i32, String) {
-    run_with_state(sim, dir, "state.db", extra)
-}
-
-fn run_with_state(sim: &str, dir: &Path, state: &str, extra: &[&str]) -> (i32, String) {
-    let out = activator(sim)
-        .args(["run", "--csv"])
-        .arg(dir.join("list.csv"))
-        .arg("--state")
-        .arg(dir.join(state))
-        .args(CLIENT_LIMITS)
-        .args(extra)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run activator: {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.code().unwrap_or(-1), text)
-}
 
 /// What each seeded case must end as: (state, error code).
 fn expected(case: &str) -> (&'static str, &'static str) {
