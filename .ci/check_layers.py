@@ -47,13 +47,14 @@ ALLOWED = {
 # Outside crates allowed only in these packages (normal dependencies).
 ONLY_IN = {
     "apalis": {"pipeline"},
+    "apalis-core": {"pipeline"},
     "apalis-redis": {"pipeline"},
     "apalis-sqlite": {"pipeline"},
     "reqwest": {"dataverse", "api-client", "e2e"},
     "axum": {"api", "sim"},
     "hyper": {"sim"},
     "hyper-util": {"sim"},
-    "sqlx": {"store"},
+    "sqlx": {"store", "pipeline"},
     "redis": {"store", "ratelimit", "testkit"},
     "governor": {"ratelimit"},
     "indicatif": {"activator"},

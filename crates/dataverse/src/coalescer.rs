@@ -27,7 +27,8 @@ pub struct CoalescingOptions {
     pub linger: Duration,
     pub initial_size: usize,
     pub max_size: usize,
-    /// Batches out or waiting for the limiter at once.
+    /// Batches out or waiting for the limiter at once, per application user with Dataverse's
+    /// default budgets (the client scales it by its capacity).
     pub max_in_flight: usize,
 }
 

@@ -45,6 +45,14 @@ impl Default for DataverseOptions {
     }
 }
 
+/// Dataverse's default request budget of one application user, per second.
+const DEFAULT_REQUESTS_PER_SEC: f64 = 20.0;
+
+fn capacity(budgets: &Budgets, users: usize) -> f64 {
+    let per_user = budgets.max_requests as f64 / budgets.window.as_secs_f64().max(0.001);
+    (per_user / DEFAULT_REQUESTS_PER_SEC * users as f64).max(1.0)
+}
+
 /// One Dataverse environment.
 #[derive(Debug)]
 pub struct Dataverse {
@@ -103,6 +111,12 @@ impl Dataverse {
                     message: "create the client inside a tokio runtime when batching is on".into(),
                 })?;
                 let api_root = format!("{org_url}{}", crate::connection::API_PATH);
+                // Each application user's worth of budget gets batches in flight of its own.
+                let capacity = capacity(&options.budgets, pool.lanes().len());
+                let batch = CoalescingOptions {
+                    max_in_flight: (batch.max_in_flight as f64 * capacity).round() as usize,
+                    ..batch
+                };
                 Some(Coalescer::start(pool.clone(), api_root, batch, options.max_throttle_waits))
             }
             None => None,
@@ -118,12 +132,11 @@ impl Dataverse {
         self.pool.lanes()
     }
 
-    /// The requests per second every application user's budget allows together (Dataverse's
-    /// defaults: 20 per user).
-    pub fn budget_requests_per_sec(&self) -> f64 {
-        let b = &self.options.budgets;
-        let per_user = b.max_requests as f64 / b.window.as_secs_f64().max(0.001);
-        per_user * self.lanes().len() as f64
+    /// How many of Dataverse's default per-user budgets (6,000 requests per 300 s) the
+    /// application users have together, at least 1: each user adds one, a shortened window (a
+    /// rehearsal against the simulator) in proportion. Work in flight is sized by it.
+    pub fn capacity(&self) -> f64 {
+        capacity(&self.options.budgets, self.lanes().len())
     }
 
     /// What each application user's limiter has left now, by client id, in the pool's order

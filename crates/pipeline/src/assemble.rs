@@ -10,7 +10,7 @@
 
 use crate::error::PipelineError;
 use crate::queue::{Queue, QueueConfig};
-use crate::runtime::{Runtime, RuntimeSettings};
+use crate::runtime::{Runtime, RuntimeSettings, steps_at_once};
 use dataverse::{Dataverse, DataverseOptions, EnvironmentConfig};
 use metrics::Metrics;
 use ratelimit::{Limiter, RedisLimiter};
@@ -94,6 +94,10 @@ impl Runtime<SqliteStore, Dataverse> {
         settings: RuntimeSettings,
     ) -> Result<Self, PipelineError> {
         let dataverse = connect_dataverse(env, options, None).await?;
+        let settings = RuntimeSettings {
+            concurrency: settings.concurrency.or(Some(steps_at_once(dataverse.capacity()))),
+            ..settings
+        };
         let store = Arc::new(SqliteStore::open(state).await?);
         let queue = Queue::sqlite_on(store.pool(), &settings.tuning).await?;
         Ok(Runtime::new(store, dataverse, queue, metrics, settings))
@@ -111,6 +115,10 @@ impl Runtime<RedisStore, Dataverse> {
         settings: RuntimeSettings,
     ) -> Result<Self, PipelineError> {
         let dataverse = connect_dataverse(env, options, Some(redis)).await?;
+        let settings = RuntimeSettings {
+            concurrency: settings.concurrency.or(Some(steps_at_once(dataverse.capacity()))),
+            ..settings
+        };
         let store = redis_store(redis).await?;
         let queue = Queue::open(
             &QueueConfig::Redis { url: redis.url.clone(), namespace: redis.queue_prefix() },

@@ -56,12 +56,9 @@ pub trait DataverseOps: Send + Sync + 'static {
     ) -> impl Future<Output = Result<RoleAssignment, DataverseError>> + Send;
 }
 
-/// Dataverse's default request budget of one application user: 6,000 per 300 s.
-const DEFAULT_REQUESTS_PER_SEC: f64 = 20.0;
-
 impl DataverseOps for Dataverse {
     fn capacity(&self) -> f64 {
-        self.budget_requests_per_sec() / DEFAULT_REQUESTS_PER_SEC
+        Dataverse::capacity(self)
     }
     async fn organization(&self) -> Result<Uuid, DataverseError> {
         Ok(self.connect().await?.organization_id)

@@ -232,6 +232,9 @@ impl Feeder {
         batch: BatchId,
         now: Millis,
     ) -> Result<Reconciled, PipelineError> {
+        if let Err(e) = self.queue.prune_finished().await {
+            tracing::warn!(error = %e, "could not prune finished jobs; trying again at the next reconciliation");
+        }
         let stale_ms = i64::try_from(self.config.stale_after.as_millis()).unwrap_or(i64::MAX);
         self.take_back(store, batch, now, stale_ms).await
     }

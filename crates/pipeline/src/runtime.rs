@@ -33,13 +33,24 @@ pub struct Runtime<S, D> {
     pub worker: WorkerOptions,
 }
 
+/// Steps a process runs at once per application user's worth of budget: a step waits on a
+/// write that travels in a `$batch` (a second or two), so this many keep one user's budget
+/// busy with room to spare.
+pub const STEPS_PER_CAPACITY: usize = 128;
+
+/// Steps at once for a Dataverse client of `capacity` (see `Dataverse::capacity`).
+pub fn steps_at_once(capacity: f64) -> usize {
+    (STEPS_PER_CAPACITY as f64 * capacity.max(1.0)).round() as usize
+}
+
 /// What a process chooses of its runtime; everything else takes the pipeline's defaults.
 #[derive(Debug, Clone)]
 pub struct RuntimeSettings {
     /// Unique per process (see [`crate::worker_name`]); also the holder of batch leases.
     pub worker_name: String,
-    /// Jobs run at once.
-    pub concurrency: usize,
+    /// Jobs run at once; None sizes it by the application users' budget (see
+    /// [`steps_at_once`]).
+    pub concurrency: Option<usize>,
     /// Attempts per step before a mailbox fails.
     pub max_attempts: u32,
     /// How long running jobs may take to finish after the stop signal.
@@ -53,7 +64,7 @@ impl RuntimeSettings {
         let worker = WorkerOptions::new(worker_name);
         RuntimeSettings {
             worker_name: worker.name,
-            concurrency: worker.concurrency,
+            concurrency: Some(worker.concurrency),
             max_attempts: RetryPolicy::default().max_attempts,
             grace: worker.grace,
             tuning: worker.tuning,
@@ -72,7 +83,7 @@ impl<S, D> Runtime<S, D> {
         settings: RuntimeSettings,
     ) -> Runtime<S, D> {
         let mut worker = WorkerOptions::new(settings.worker_name);
-        worker.concurrency = settings.concurrency.max(1);
+        worker.concurrency = settings.concurrency.unwrap_or(STEPS_PER_CAPACITY).max(1);
         worker.grace = settings.grace;
         worker.tuning = settings.tuning;
         Runtime {

@@ -58,9 +58,9 @@ pub struct Args {
     /// Attempts per step before a mailbox fails (429 answers do not count).
     #[arg(long, default_value_t = 5, value_name = "N")]
     max_attempts: u32,
-    /// Steps run at once.
-    #[arg(long, default_value_t = 256, value_name = "N")]
-    concurrency: usize,
+    /// Steps run at once (default: 128 for each application user's worth of budget).
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
     #[command(flatten)]
     safety: SafetyArgs,
     #[command(flatten)]

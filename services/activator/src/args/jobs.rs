@@ -6,9 +6,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Jobs")]
 pub struct JobArgs {
-    /// Jobs run at once by this process.
-    #[arg(long, default_value_t = 128, value_name = "N")]
-    concurrency: usize,
+    /// Jobs run at once by this process (default: 128 for each application user's worth of
+    /// budget).
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
     /// Attempts per step before a mailbox fails (429 answers do not count).
     #[arg(long, default_value_t = 5, value_name = "N")]
     max_attempts: u32,
