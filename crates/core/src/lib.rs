@@ -9,7 +9,9 @@ pub mod batch_state;
 pub mod item_state;
 pub mod mailbox_list;
 pub mod progress;
+pub mod rollout_plan;
 pub mod safety;
+pub mod selection;
 pub mod step;
 
 pub use batch_action::BatchAction;
@@ -17,5 +19,7 @@ pub use batch_options::BatchOptions;
 pub use batch_state::BatchState;
 pub use item_state::ItemState;
 pub use progress::Progress;
+pub use rollout_plan::{PlannedMailbox, PlannedOutcome, RolloutPlan, StepNeed};
 pub use safety::{BreakerSetting, CanarySetting, PauseReason, PausedBy};
+pub use selection::{MailboxState, Selection};
 pub use step::Step;

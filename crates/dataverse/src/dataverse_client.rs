@@ -31,6 +31,9 @@ pub struct DataverseOptions {
     pub batching: Option<CoalescingOptions>,
     /// Told of every request, 429 and limiter wait (for metrics).
     pub observer: Option<Arc<dyn RequestObserver>>,
+    /// Rows per page of a read of many rows (`Prefer: odata.maxpagesize`), at most Dataverse's
+    /// 5,000 (the default); smaller only to see paging at work.
+    pub page_size: usize,
 }
 
 impl Default for DataverseOptions {
@@ -41,6 +44,7 @@ impl Default for DataverseOptions {
             max_throttle_waits: 10,
             batching: Some(CoalescingOptions::default()),
             observer: None,
+            page_size: crate::odata::PAGE_SIZE,
         }
     }
 }
@@ -135,6 +139,11 @@ impl Dataverse {
     /// How many of Dataverse's default per-user budgets (6,000 requests per 300 s) the
     /// application users have together, at least 1: each user adds one, a shortened window (a
     /// rehearsal against the simulator) in proportion. Work in flight is sized by it.
+    /// The limits of each application user.
+    pub fn budgets(&self) -> Budgets {
+        self.options.budgets
+    }
+
     pub fn capacity(&self) -> f64 {
         capacity(&self.options.budgets, self.lanes().len())
     }
@@ -183,6 +192,11 @@ impl Dataverse {
             Some(c) => c.submit(req.clone()).await,
             None => self.execute(req).await,
         }
+    }
+
+    /// Rows per page of a read of many rows: as configured, between 1 and 5,000.
+    pub fn page_size(&self) -> usize {
+        self.options.page_size.clamp(1, crate::odata::PAGE_SIZE)
     }
 
     /// The batching of writes, when on.

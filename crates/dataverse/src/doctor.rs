@@ -47,12 +47,6 @@ struct Rows<T> {
 }
 
 #[derive(Deserialize)]
-struct Unit {
-    businessunitid: Uuid,
-    name: String,
-}
-
-#[derive(Deserialize)]
 struct RoleName {
     name: String,
 }
@@ -131,10 +125,8 @@ async fn privileges(dv: &Dataverse, who: &str, user: Uuid) -> Finding {
 
 async fn app_role(dv: &Dataverse) -> Finding {
     let check = format!("role \"{APP_ROLE_NAME}\"");
-    let req =
-        WebApiRequest::get("read business units", "businessunits").query("$select", "businessunitid,name");
-    let units = match dv.execute(&req).await.and_then(|a| a.json::<Rows<Unit>>()) {
-        Ok(rows) => rows.value,
+    let units = match dv.business_units().await {
+        Ok(units) => units,
         Err(e) => {
             return Finding::bad(
                 Verdict::Fail,
@@ -146,7 +138,7 @@ async fn app_role(dv: &Dataverse) -> Finding {
     };
     let mut missing = Vec::new();
     for unit in &units {
-        match dv.app_role_for_unit(unit.businessunitid).await {
+        match dv.app_role_for_unit(unit.id).await {
             Ok(Some(_)) => {}
             Ok(None) => missing.push(unit.name.clone()),
             Err(e) => {

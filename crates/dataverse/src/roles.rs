@@ -1,9 +1,12 @@
-//! The "Dynamics 365 App for Outlook User" role: found per business unit (cached, as every
-//! user of a unit needs the same one), checked and assigned per user.
+//! Security roles: the "Dynamics 365 App for Outlook User" role found per business unit
+//! (cached, as every user of a unit needs the same one), checked and assigned per user; and
+//! the directory reads of roles by name and of the users holding a role.
 
 use crate::dataverse_client::Dataverse;
 use crate::error::DataverseError;
+use crate::odata::{guids, literal};
 use crate::request::WebApiRequest;
+use crate::users::UserIdRow;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
@@ -38,6 +41,13 @@ struct RoleRow {
 }
 
 #[derive(Deserialize)]
+struct RoleUnitRow {
+    roleid: Uuid,
+    #[serde(rename = "_businessunitid_value")]
+    business_unit: Option<Uuid>,
+}
+
+#[derive(Deserialize)]
 struct UserUnit {
     #[serde(rename = "_businessunitid_value")]
     business_unit: Option<Uuid>,
@@ -48,11 +58,6 @@ struct UserUnitRow {
     systemuserid: Uuid,
     #[serde(rename = "_businessunitid_value")]
     business_unit: Option<Uuid>,
-}
-
-/// An OData string literal: quoted, with quotes doubled.
-pub(crate) fn literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
 }
 
 impl Dataverse {
@@ -68,32 +73,39 @@ impl Dataverse {
         })
     }
 
-    /// The role named `name` in business unit `unit`, or None when the unit lacks it.
     /// The business units of many users, read 100 at a time (`In` filter); users that do not
     /// exist, or have no unit, are absent.
     pub async fn users_business_units(&self, users: &[Uuid]) -> Result<HashMap<Uuid, Uuid>, DataverseError> {
-        let mut out = HashMap::with_capacity(users.len());
-        for chunk in users.chunks(crate::mailboxes::IN_CHUNK) {
-            let list: Vec<String> = chunk.iter().map(|u| literal(&u.to_string())).collect();
-            let filter = format!(
-                "Microsoft.Dynamics.CRM.In(PropertyName='systemuserid',PropertyValues=[{}])",
-                list.join(",")
-            );
-            let req = WebApiRequest::get("read users", "systemusers")
-                .query("$select", "systemuserid,_businessunitid_value")
-                .query("$filter", filter);
-            let rows: Rows<UserUnitRow> = self.execute(&req).await?.json()?;
-            out.extend(rows.value.into_iter().filter_map(|r| Some((r.systemuserid, r.business_unit?))));
-        }
-        Ok(out)
+        let select = "systemuserid,_businessunitid_value";
+        let rows: Vec<UserUnitRow> =
+            self.read_in("read users", "systemusers", select, "systemuserid", &guids(users)).await?;
+        Ok(rows.into_iter().filter_map(|r| Some((r.systemuserid, r.business_unit?))).collect())
     }
 
+    /// The role named `name` in business unit `unit`, or None when the unit lacks it.
     pub async fn role_in_unit(&self, name: &str, unit: Uuid) -> Result<Option<Uuid>, DataverseError> {
         let filter = format!("name eq {} and _businessunitid_value eq {unit}", literal(name));
         let req =
             WebApiRequest::get("find role", "roles").query("$select", "roleid").query("$filter", filter);
         let rows: Rows<RoleRow> = self.execute(&req).await?.json()?;
         Ok(rows.value.first().map(|r| r.roleid))
+    }
+
+    /// Every role named `name` (as given; Dataverse compares without case), one per business
+    /// unit that has it: (role, business unit).
+    pub async fn roles_named(&self, name: &str) -> Result<Vec<(Uuid, Uuid)>, DataverseError> {
+        let filter = format!("name eq {}", literal(name));
+        let select = "roleid,_businessunitid_value";
+        let rows: Vec<RoleUnitRow> = self.read_all("read roles", "roles", select, Some(&filter)).await?;
+        // Every role belongs to a business unit; a row without one is no role to assign.
+        Ok(rows.into_iter().filter_map(|r| Some((r.roleid, r.business_unit?))).collect())
+    }
+
+    /// The users that hold the role directly (not through a team), every page.
+    pub async fn role_holders(&self, role: Uuid) -> Result<Vec<Uuid>, DataverseError> {
+        let path = format!("roles({role})/systemuserroles_association");
+        let rows: Vec<UserIdRow> = self.read_all("read role holders", &path, "systemuserid", None).await?;
+        Ok(rows.into_iter().map(|r| r.systemuserid).collect())
     }
 
     /// The App for Outlook role of a business unit, read once per unit.

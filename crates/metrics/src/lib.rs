@@ -200,6 +200,24 @@ impl Metrics {
         }
     }
 
+    /// Requests sent to Dataverse by this process so far, whatever their operation and status.
+    pub fn dataverse_requests(&self) -> u64 {
+        self.dataverse_requests_total
+            .collect()
+            .iter()
+            .flat_map(|family| family.get_metric())
+            .map(|m| m.get_counter().get_value() as u64)
+            .sum()
+    }
+
+    /// The mean duration of the Dataverse requests of `operation` so far, in seconds (0 before
+    /// the first).
+    pub fn mean_request_seconds(&self, operation: &str) -> f64 {
+        let h = self.dataverse_request_duration_seconds.with_label_values(&[operation]);
+        let count = h.get_sample_count();
+        if count == 0 { 0.0 } else { h.get_sample_sum() / count as f64 }
+    }
+
     pub fn registry(&self) -> &Registry {
         &self.registry
     }

@@ -9,7 +9,7 @@ use crate::dataverse_ops::DataverseOps;
 use crate::error::PipelineError;
 use crate::feeder::Feeder;
 use crate::item_change::keep;
-use crate::planner::plan;
+use crate::next_step::decide_next_steps;
 use crate::remedy;
 use crate::retry_policy::RetryPolicy;
 use crate::safety::{self, CanaryVerdict};
@@ -228,7 +228,9 @@ impl<S: BatchStore, D: DataverseOps> Conductor<S, D> {
         let at = now();
         let metrics = &*self.metrics;
         self.feeder
-            .feed_planned(store, batch.id, at, new, |items| plan(store, dataverse, batch, items, at, metrics))
+            .feed_planned(store, batch.id, at, new, |items| {
+                decide_next_steps(store, dataverse, batch, items, at, metrics)
+            })
             .await?;
         Ok(())
     }

@@ -11,7 +11,7 @@ use crate::admission::NewWork;
 use crate::error::PipelineError;
 use crate::item_change::change;
 use crate::job::ItemJob;
-use crate::planner::Ready;
+use crate::next_step::Ready;
 use crate::queue::Queue;
 use activator_core::ItemState;
 use std::collections::HashMap;

@@ -3,7 +3,7 @@
 //! (finished mailboxes are never redone), and a rerun may first send the failed ones again.
 
 use crate::error::PipelineError;
-use activator_core::{BatchOptions, BatchState, ItemState, Progress, Step};
+use activator_core::{BatchOptions, BatchState, ItemState, Progress, Selection, Step};
 use std::collections::BTreeMap;
 use store::{Batch, BatchStore, NewBatch, batch_control};
 
@@ -14,6 +14,9 @@ pub struct RunRequest {
     /// In any order, possibly repeated; the batch keeps them once each, in rollout order.
     pub steps: Vec<Step>,
     pub mailboxes: Vec<String>,
+    /// The selection the mailboxes were found by, if they were: it, not the list it gave this
+    /// time, names the batch (a rerun finds its batch although mailboxes changed state since).
+    pub selection: Option<Selection>,
     pub options: BatchOptions,
     /// Failed mailboxes of an earlier run of this list start again.
     pub retry_failed: bool,
@@ -73,7 +76,13 @@ pub async fn create_or_resume<S: BatchStore>(
 ) -> Result<RunBatch, RunBatchError> {
     let steps = rollout_order(&request.steps);
     let new = NewBatch {
-        idempotency_key: Some(run_key(&request.environment, &steps, &request.mailboxes, &request.options)),
+        idempotency_key: Some(match &request.selection {
+            None => run_key(&request.environment, &steps, &request.mailboxes, &request.options),
+            Some(selection) => {
+                let named = serde_json::to_string(selection).unwrap_or_default();
+                run_key(&request.environment, &steps, &[format!("select:{named}")], &request.options)
+            }
+        }),
         environment: request.environment.clone(),
         steps,
         options: request.options.to_json(),
@@ -148,6 +157,7 @@ mod tests {
             environment: "default".into(),
             steps: vec![Step::AssignRole, Step::Approve, Step::Approve],
             mailboxes: mailboxes.iter().map(|m| m.to_string()).collect(),
+            selection: None,
             options: BatchOptions::default(),
             retry_failed: false,
         }

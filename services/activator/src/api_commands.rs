@@ -7,7 +7,7 @@ pub mod batch_action;
 pub mod failures;
 pub mod status;
 pub mod submit;
-mod table;
+
 pub mod watch;
 
 use crate::args::ApiClientArgs;

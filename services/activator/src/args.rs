@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod environment;
+pub mod input;
 pub mod jobs;
 pub mod limits;
 pub mod redis;
@@ -11,6 +12,7 @@ pub mod server;
 
 pub use client::ApiClientArgs;
 pub use environment::EnvironmentArgs;
+pub use input::InputArgs;
 pub use jobs::JobArgs;
 pub use limits::LimitArgs;
 pub use redis::RedisArgs;

@@ -4,11 +4,14 @@ mod api_commands;
 mod api_server;
 mod args;
 mod doctor;
+mod plan;
+mod plan_output;
 mod progress;
 mod readiness;
 mod run;
 mod serve;
 mod signals;
+mod text_table;
 mod worker;
 
 use activator_core::BatchAction;
@@ -26,8 +29,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Roll out to the mailboxes of a CSV file in this process, with the embedded store.
+    /// Roll out to the mailboxes of a CSV file or a selection in this process, with the embedded store.
     Run(run::Args),
+    /// Show what a rollout would do to each mailbox, and its cost and duration, by reading only.
+    Plan(plan::Args),
     /// Run jobs and conduct batches over Redis, together with any number of other workers.
     Worker(worker::Args),
     /// Serve the HTTP API over the Redis store the workers share.
@@ -81,6 +86,7 @@ async fn main() {
 async fn run_command(command: Command) -> Result<i32> {
     Ok(match command {
         Command::Run(args) => run::run(args).await?,
+        Command::Plan(args) => plan::run(args).await?,
         Command::Worker(args) => worker::run(args).await?,
         Command::Api(args) => api_server::run(args).await?,
         Command::Serve(args) => serve::run(args).await?,

@@ -2,24 +2,24 @@
 //! reads the mailbox list, creates or resumes the batch, plans, processes and verifies with
 //! progress bars, writes the results CSV, and exits 0 only if no mailbox failed.
 
-use crate::args::{EnvironmentArgs, LimitArgs, SafetyArgs};
+use crate::args::{EnvironmentArgs, InputArgs, LimitArgs, SafetyArgs};
 use crate::progress;
 use crate::signals::stop_on_signals;
-use activator_core::mailbox_list::{MailboxList, read_list};
 use activator_core::{BatchOptions, Step};
 use anyhow::{Context, Result};
 use dataverse::Dataverse;
 use metrics::Metrics;
 use pipeline::local_run::{RunBatch, RunRequest, create_or_resume, failure_summary, step_names};
 use pipeline::{Conducted, Runtime, RuntimeSettings};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use store::{Batch, BatchStore};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "The CSV needs a header row; its mailbox column (named mailbox, mailboxid, id, email or \
-emailaddress, or the only column) holds mailbox ids or email addresses.\n\
+    after_help = "The CSV needs a header row; its mailbox column is found by its name (mailbox id, email, e-mail, \
+email address, mail, user principal name, systemuser id, and the like; or the only column).\n\
+A selection (--business-unit, --team, --security-role, --mailbox-state) is resolved when the batch is created.\n\
 Running the same command again with the same state file resumes: finished mailboxes are never redone.\n\
 Every batch starts with a canary that runs to the end first; a failing canary or a tripped circuit breaker \
 pauses the batch: run exits 3 saying what to fix, and running the same command again after the fix goes on.\n\
@@ -27,9 +27,8 @@ Exit status: 0 when no mailbox failed, 1 when some did (see the results CSV), 2 
 batch paused itself, 130 when stopped."
 )]
 pub struct Args {
-    /// CSV file of the mailboxes to roll out.
-    #[arg(long, value_name = "MAILBOXES.csv")]
-    csv: PathBuf,
+    #[command(flatten)]
+    input: InputArgs,
     /// Steps to run, in any order (they always run in rollout order).
     #[arg(long, value_delimiter = ',', default_value = "approve,test_and_enable,assign_role,deploy_app")]
     steps: Vec<Step>,
@@ -39,10 +38,6 @@ pub struct Args {
     /// Where to write the results CSV (default: beside the state file, ending in -results.csv).
     #[arg(long, value_name = "OUT.csv")]
     results: Option<PathBuf>,
-    /// Reject the whole list when any row is not a mailbox id or email address (default: skip
-    /// such rows, listing them).
-    #[arg(long)]
-    strict: bool,
     /// Set the organization to server-side synchronization if it is not.
     #[arg(long)]
     configure_org: bool,
@@ -74,17 +69,7 @@ const EXIT_PAUSED: i32 = 3;
 
 pub async fn run(args: Args) -> Result<i32> {
     let env = args.env.load()?;
-    let bytes = std::fs::read(&args.csv).with_context(|| format!("cannot read {}", args.csv.display()))?;
-    let list = match read_list(&bytes) {
-        Ok(list) => list,
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.csv.display());
-            return Ok(2);
-        }
-    };
-    if !report_rows(&args.csv, &list, args.strict) {
-        return Ok(2);
-    }
+    let Some(input) = args.input.read()? else { return Ok(2) };
     let batch_options = BatchOptions {
         configure_org: args.configure_org,
         overwrite_primary_org: args.overwrite_primary_org,
@@ -104,10 +89,18 @@ pub async fn run(args: Args) -> Result<i32> {
     // No one can resume this batch from outside: a pause ends the run.
     runtime.conductor.stop_when_paused_itself = true;
     let (store, dv) = (Arc::clone(&runtime.store), Arc::clone(&runtime.dataverse));
+    let mailboxes = match input.mailboxes(&*dv).await {
+        Ok(mailboxes) => mailboxes,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(2);
+        }
+    };
     let request = RunRequest {
         environment: env.name.clone(),
         steps: args.steps.clone(),
-        mailboxes: list.mailboxes.clone(),
+        mailboxes,
+        selection: input.selection().cloned(),
         options: batch_options,
         retry_failed: args.retry_failed,
     };
@@ -167,53 +160,6 @@ pub async fn run(args: Args) -> Result<i32> {
 }
 
 /// Prints the column read and the rows that were not taken; false when the list cannot be used.
-fn report_rows(path: &Path, list: &MailboxList, strict: bool) -> bool {
-    let column = &list.column;
-    let others: Vec<String> = column.others.iter().map(|o| format!("'{o}'")).collect();
-    println!(
-        "{}: column '{}' ({}){}",
-        path.display(),
-        column.header,
-        column.kind,
-        if others.is_empty() { String::new() } else { format!("; also found: {}", others.join(", ")) }
-    );
-    for p in &list.invalid {
-        eprintln!(
-            "{}:{}: '{}': {}{}",
-            path.display(),
-            p.line,
-            p.value,
-            p.reason,
-            if strict { "" } else { " (skipped)" }
-        );
-    }
-    if !list.duplicates.is_empty() {
-        eprintln!(
-            "{}: {} duplicate rows kept once (first at line {})",
-            path.display(),
-            list.duplicates.len(),
-            list.duplicates[0].line
-        );
-    }
-    if strict && !list.invalid.is_empty() {
-        eprintln!(
-            "{} rows are not mailboxes and --strict is on: nothing was started. Fix the rows above.",
-            list.invalid.len()
-        );
-        return false;
-    }
-    if list.mailboxes.is_empty() {
-        eprintln!(
-            "{} lists no mailboxes in column '{}': give one mailbox id, email address, user principal \
-             name or systemuser id per row under the header.",
-            path.display(),
-            column.header
-        );
-        return false;
-    }
-    true
-}
-
 fn results_path(args: &Args) -> PathBuf {
     args.results.clone().unwrap_or_else(|| {
         let stem = args

@@ -136,9 +136,11 @@ async fn other_org_mailbox_passes_after_marking_this_org_primary() {
 #[tokio::test]
 async fn mailboxes_are_read_in_bulk_by_ids_and_emails_in_chunks() {
     let running = simulator(3000, profile()).await;
-    let dv = client(&running, false);
+    let options = DataverseOptions { batching: None, page_size: 1000, ..DataverseOptions::default() };
+    let dv = Dataverse::new(&running.base_url, vec![credential(&running)], options).unwrap();
     let all = dv.mailboxes_where(None).await.unwrap();
     assert_eq!(all.len(), 3000, "three pages of 1,000 followed to the end");
+    assert_eq!(sim_json(&running, "stats").await["requests"]["retrieve_multiple mailboxes"]["200"], 3);
     let mut ids: Vec<Uuid> = all.iter().take(1234).map(|m| m.id).collect();
     ids.push(Uuid::from_u128(5));
     let before =

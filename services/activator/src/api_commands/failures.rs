@@ -1,8 +1,8 @@
 //! `activator failures BATCH`: every failed mailbox of a batch, read page by page, as a table
 //! (with a count by error code) or as CSV with the columns of `activator run`'s results file.
 
-use super::table::{TextTable, one_line};
 use crate::args::ApiClientArgs;
+use crate::text_table::{TextTable, one_line};
 use api_client::model::{MailboxPage, MailboxView};
 use api_client::{ApiClient, ApiClientError};
 use std::collections::BTreeMap;

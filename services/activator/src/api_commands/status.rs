@@ -1,8 +1,8 @@
 //! `activator status [BATCH]`: one batch's progress as a table (state, mailboxes by state and
 //! by step, rate, ETA, throttling), or without a batch id the batches, newest first.
 
-use super::table::{TextTable, duration};
 use crate::args::ApiClientArgs;
+use crate::text_table::{TextTable, duration};
 use activator_core::{ItemState, Step};
 use api_client::model::{BatchList, BatchView};
 use api_client::{ApiClient, ApiClientError, decode};

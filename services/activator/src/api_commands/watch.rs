@@ -226,7 +226,7 @@ pub fn plain_line(v: &BatchView) -> String {
         line.push_str(&format!("; {rate:.2}/s"));
     }
     if let Some(eta) = v.eta_secs {
-        line.push_str(&format!(", ETA {}", super::table::duration(eta)));
+        line.push_str(&format!(", ETA {}", crate::text_table::duration(eta)));
     }
     for n in notice(v) {
         line.push_str("; ");

@@ -1,4 +1,4 @@
-//! Planning: before an item's job is queued, a bulk read of its mailbox (100 per request)
+//! The next step of each due item: before its job is queued, a bulk read of its mailbox (100 per request)
 //! decides what is really left to do. A step already so in Dataverse is passed over without a
 //! write; an asynchronous process already running is verified instead of started again; a
 //! mailbox already in the requested end state is `skipped`; one that cannot be found fails.
@@ -10,6 +10,7 @@
 use crate::dataverse_ops::DataverseOps;
 use crate::error::PipelineError;
 use crate::remedy;
+use crate::resolve::{Resolved, resolve};
 use activator_core::BatchOptions;
 use activator_core::{ItemState, Step};
 use dataverse::{DeploymentOutcome, Mailbox, TestOutcome};
@@ -41,9 +42,9 @@ enum Decision {
     Fail(ItemError),
 }
 
-/// Plans `items` (pending, or waiting and due) of `batch`: applies every decision that needs
+/// Decides for `items` (pending, or waiting and due) of `batch`: applies every decision that needs
 /// no job, and returns the items whose next step must run.
-pub async fn plan<S: store::BatchStore, D: DataverseOps>(
+pub async fn decide_next_steps<S: store::BatchStore, D: DataverseOps>(
     store: &S,
     dataverse: &D,
     batch: &Batch,
@@ -55,7 +56,10 @@ pub async fn plan<S: store::BatchStore, D: DataverseOps>(
         return Ok(Vec::new());
     }
     let options = BatchOptions::from_json(&batch.options).map_err(PipelineError::Options)?;
-    let found = read_mailboxes(dataverse, &items).await?;
+    let references: Vec<&str> =
+        items.iter().filter(|i| i.mailbox_id.is_none()).map(|i| i.mailbox.as_str()).collect();
+    let known: Vec<Uuid> = items.iter().filter_map(|i| i.mailbox_id).collect();
+    let found = resolve(dataverse, &references, &known).await?;
     // Decisions may read (the role check), so they run side by side (the client's limiter
     // bounds how many requests are in flight); transitions follow in order.
     let mut deciding = Vec::with_capacity(items.len());
@@ -67,10 +71,7 @@ pub async fn plan<S: store::BatchStore, D: DataverseOps>(
     let mut ready = Vec::new();
     for ((item, decision), role) in items.into_iter().zip(decisions.drain(..)).zip(roles) {
         let (Some(from_step), Some(decision)) = (item.step, decision) else { continue };
-        let mailbox = match item.mailbox_id {
-            Some(id) => found.by_id.get(&id),
-            None => lookup(&found, &item.mailbox),
-        };
+        let mailbox = found.of(item.mailbox_id, &item.mailbox);
         let mailbox_id = mailbox.map(|m| m.id);
         let to = |to: ItemState, step: Option<Step>| Transition {
             index: item.index,
@@ -131,15 +132,12 @@ pub async fn plan<S: store::BatchStore, D: DataverseOps>(
 async fn decide_item<D: DataverseOps>(
     dataverse: &D,
     batch: &Batch,
-    found: &Found,
+    found: &Resolved,
     item: &Item,
     metrics: &Metrics,
 ) -> Option<Decision> {
     let from_step = item.step?;
-    let mailbox = match item.mailbox_id {
-        Some(id) => found.by_id.get(&id),
-        None => lookup(found, &item.mailbox),
-    };
+    let mailbox = found.of(item.mailbox_id, &item.mailbox);
     Some(match mailbox {
         None if item.mailbox_id.is_some() => Decision::Fail(remedy::mailbox_deleted()),
         None => Decision::Fail(remedy::mailbox_not_found(&item.mailbox)),
@@ -204,15 +202,9 @@ async fn roles_for_role_steps<D: DataverseOps>(
     dataverse: &D,
     items: &[Item],
     decisions: &[Option<Decision>],
-    found: &Found,
+    found: &Resolved,
 ) -> Vec<Option<Option<Uuid>>> {
-    let owner = |item: &Item| {
-        let m = match item.mailbox_id {
-            Some(id) => found.by_id.get(&id),
-            None => lookup(found, &item.mailbox),
-        };
-        m.and_then(|m| m.owner)
-    };
+    let owner = |item: &Item| found.of(item.mailbox_id, &item.mailbox).and_then(|m| m.owner);
     let users: Vec<Uuid> = items
         .iter()
         .zip(decisions)
@@ -243,40 +235,4 @@ async fn roles_for_role_steps<D: DataverseOps>(
         *slot = Some(role);
     }
     out
-}
-
-struct Found {
-    by_id: HashMap<Uuid, Mailbox>,
-    /// Lowercased address → mailbox id.
-    by_email: HashMap<String, Uuid>,
-}
-
-fn lookup<'a>(found: &'a Found, reference: &str) -> Option<&'a Mailbox> {
-    match reference.parse::<Uuid>() {
-        Ok(id) => found.by_id.get(&id),
-        Err(_) => found.by_email.get(&reference.to_lowercase()).and_then(|id| found.by_id.get(id)),
-    }
-}
-
-async fn read_mailboxes<D: DataverseOps>(dataverse: &D, items: &[Item]) -> Result<Found, PipelineError> {
-    let mut ids = Vec::new();
-    let mut emails = Vec::new();
-    for item in items {
-        match item.mailbox_id.or_else(|| item.mailbox.parse::<Uuid>().ok()) {
-            Some(id) => ids.push(id),
-            None => emails.push(item.mailbox.to_lowercase()),
-        }
-    }
-    let mut rows = if ids.is_empty() { Vec::new() } else { dataverse.mailboxes_by_ids(&ids).await? };
-    if !emails.is_empty() {
-        rows.extend(dataverse.mailboxes_by_emails(&emails).await?);
-    }
-    let mut found = Found { by_id: HashMap::new(), by_email: HashMap::new() };
-    for m in rows {
-        if let Some(email) = &m.email {
-            found.by_email.entry(email.to_lowercase()).or_insert(m.id);
-        }
-        found.by_id.insert(m.id, m);
-    }
-    Ok(found)
 }

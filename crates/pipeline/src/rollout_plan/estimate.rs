@@ -1,0 +1,103 @@
+//! The cost and duration of a rollout, estimated from the planned writes and the client's
+//! cost model. The model's figures are the execution times of the operations relative to a
+//! read of 100 mailboxes; the plan measures that read's response time and scales the rest by
+//! it. The duration is what the binding limit (requests or execution time) allows at the
+//! client's aim, divided by the share of it a rollout reaches in practice (measured: 0.92).
+
+use activator_core::rollout_plan::{PlanEstimate, PlanTotals};
+use ratelimit::Budgets;
+use std::collections::BTreeMap;
+
+/// Execution time of each operation, in units of a 100-row mailbox read, as measured against
+/// Dataverse's documented costs in the simulator (update 60 ms, associate 50 ms, a 100-row
+/// read 50 ms, 5 ms per operation inside a `$batch`).
+const UPDATE: f64 = 1.2;
+const ASSOCIATE: f64 = 1.0;
+const ROLE_CHECK: f64 = 0.8;
+const BATCH_OPERATION: f64 = 0.1;
+/// A 100-row read's own cost, in milliseconds, in that same model.
+const NOMINAL_READ_MS: f64 = 50.0;
+/// Operations per `$batch` request, on average (the client grows batches from 10 to 25).
+const OPERATIONS_PER_BATCH: f64 = 20.0;
+/// Bulk reads per mailbox: planning before each step, and the verification sweeps.
+const READS_PER_MAILBOX: f64 = 0.08;
+/// The share of what the limits allow that a rollout reaches, measured by `make
+/// bench-rollout`; the rest is the start, the last mailboxes' processes and the sweeps.
+const EFFICIENCY: f64 = 0.92;
+
+/// Estimates the rollout of `totals` with `users` application users of `budgets`, scaled by
+/// `measured_read_ms` (the response time of a 100-mailbox read while planning).
+pub(super) fn estimate(
+    totals: &PlanTotals,
+    budgets: &Budgets,
+    users: u32,
+    measured_read_ms: f64,
+) -> PlanEstimate {
+    let writes = |step: &str| totals.writes_by_step.get(step).copied().unwrap_or(0) as f64;
+    let updates = writes("approve") + writes("test_and_enable") + writes("deploy_app");
+    let roles = writes("assign_role");
+    let operations = updates + 2.0 * roles;
+    let reads = (totals.mailboxes as f64 * READS_PER_MAILBOX).ceil();
+    let requests = (operations / OPERATIONS_PER_BATCH).ceil() + reads;
+    let scale = if measured_read_ms > 0.0 { measured_read_ms } else { NOMINAL_READ_MS };
+    let units = updates * UPDATE + roles * (ASSOCIATE + ROLE_CHECK) + operations * BATCH_OPERATION + reads;
+    let execution_secs = units * scale / 1000.0;
+    let seconds_for = |users: u32, share: f64| {
+        let users = f64::from(users.max(1));
+        let window = budgets.window.as_secs_f64();
+        let request_rate = budgets.max_requests as f64 / window * share * users;
+        let exec_rate = budgets.max_exec.as_secs_f64() / window * share * users;
+        (requests / request_rate).max(execution_secs / exec_rate)
+    };
+    let at_aim = |users: u32| seconds_for(users, budgets.target_utilisation) / EFFICIENCY;
+    let by_users: BTreeMap<u32, f64> = [1, 3, 10].into_iter().map(|n| (n, round1(at_aim(n)))).collect();
+    PlanEstimate {
+        requests: requests as u64,
+        execution_secs: round1(execution_secs),
+        duration_secs: round1(at_aim(users)),
+        duration_secs_by_users: by_users,
+        limits_allow_secs: round1(seconds_for(users, 1.0)),
+        application_users: users,
+        measured_read_ms: round1(measured_read_ms),
+        basis: format!(
+            "an estimate: writes travel about {OPERATIONS_PER_BATCH:.0} to a $batch request; execution times \
+             are scaled from the {measured_read_ms:.0} ms a 100-mailbox read took while planning; the rollout \
+             reaches about {:.0}% of the {:.0}% of the limits the client aims at. Not included: how long \
+             Dataverse's own Test & Enable and deployment take for the last mailboxes",
+            EFFICIENCY * 100.0,
+            budgets.target_utilisation * 100.0
+        ),
+    }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn more_users_take_proportionally_less_time() {
+        let mut totals = PlanTotals { mailboxes: 2_000, ..PlanTotals::default() };
+        for step in ["approve", "test_and_enable", "assign_role", "deploy_app"] {
+            totals.writes_by_step.insert(step.to_string(), 2_000);
+        }
+        let budgets = Budgets {
+            window: Duration::from_secs(30),
+            max_requests: 600,
+            max_exec: Duration::from_secs(120),
+            ..Budgets::default()
+        };
+        let e = estimate(&totals, &budgets, 1, 50.0);
+        // 2,000 mailboxes need about 620 s of execution: the execution budget binds.
+        assert!((500.0..700.0).contains(&e.execution_secs), "{e:?}");
+        assert!(e.duration_secs > e.limits_allow_secs);
+        let three = e.duration_secs_by_users[&3];
+        assert!((three * 3.0 - e.duration_secs_by_users[&1]).abs() < 1.0, "{e:?}");
+        // Slower reads, slower writes: twice the execution time.
+        assert!((estimate(&totals, &budgets, 1, 100.0).execution_secs / e.execution_secs - 2.0).abs() < 0.01);
+    }
+}
