@@ -93,6 +93,9 @@ pub struct Submitted {
     pub created: bool,
     #[serde(default)]
     pub duplicates: Vec<Duplicate>,
+    /// What the selection found, when the batch was made from one.
+    #[serde(default)]
+    pub selection: Option<activator_core::SelectionFound>,
 }
 
 fn yes() -> bool {

@@ -5,8 +5,8 @@
 
 use crate::api_error::{ApiError, Problem};
 use activator_core::BatchOptions;
-use activator_core::Step;
 use activator_core::mailbox_list::{MailboxList, mailbox_reference, read_list};
+use activator_core::{Selection, SelectionFound, Step};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -22,8 +22,16 @@ pub struct CreateBatchRequest {
     /// A configured environment; may be left out when only one is configured.
     #[serde(default)]
     pub environment: Option<String>,
-    /// Mailbox ids (GUIDs) or email addresses.
+    /// Mailbox ids (GUIDs) or email addresses (or give `select`).
+    #[serde(default)]
     pub mailboxes: Vec<String>,
+    /// A selection by tenant query instead of `mailboxes`: `business_units`, `teams`,
+    /// `security_roles` (lists of names), `mailbox_state` (not-approved, not-tested,
+    /// test-failed, not-deployed or any), `exclude` (mailboxes to leave out). Resolved into a
+    /// list when the batch is created.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub select: Option<Selection>,
     /// Steps to run (in any order; they run in rollout order): approve, test_and_enable,
     /// assign_role, deploy_app.
     pub steps: Vec<String>,
@@ -77,6 +85,10 @@ pub struct Checked {
     pub options: BatchOptions,
     pub mailboxes: Vec<String>,
     pub duplicates: Vec<Duplicate>,
+    /// The selection to resolve into `mailboxes` (which is empty then).
+    pub selection: Option<Selection>,
+    /// What the selection found, once resolved.
+    pub selection_found: Option<SelectionFound>,
 }
 
 /// Mailboxes read from a request, before the other parts are checked.
@@ -98,9 +110,27 @@ pub fn check_json(body: &[u8], environments: &[String], max: usize) -> Result<Ch
             ),
         )])
     })?;
-    let mailboxes = json_mailboxes(&request.mailboxes);
     let options = request.options.unwrap_or(serde_json::Value::Null);
-    check(request.environment.as_deref(), &request.steps, &options, mailboxes, environments, max)
+    let Some(selection) = request.select else {
+        let mailboxes = json_mailboxes(&request.mailboxes);
+        return check(request.environment.as_deref(), &request.steps, &options, mailboxes, environments, max);
+    };
+    let mut problems = Vec::new();
+    if !request.mailboxes.is_empty() {
+        problems.push(Problem::new("select", "give mailboxes or select, not both"));
+    }
+    if selection.is_empty() {
+        problems.push(Problem::new(
+            "select",
+            "the selection names no business unit, team, security role or mailbox state: give at least one",
+        ));
+    }
+    let placeholder = Mailboxes { list: vec![String::new()], problems, duplicates: Vec::new() };
+    let mut checked =
+        check(request.environment.as_deref(), &request.steps, &options, placeholder, environments, max)?;
+    checked.mailboxes.clear();
+    checked.selection = Some(selection);
+    Ok(checked)
 }
 
 /// Checks a CSV request: the list in `body` (UTF-8 or UTF-16 with its byte order mark; comma,
@@ -215,6 +245,8 @@ fn check(
             options,
             mailboxes: mailboxes.list,
             duplicates: mailboxes.duplicates,
+            selection: None,
+            selection_found: None,
         }),
         _ => Err(too_many_problems(problems)),
     }

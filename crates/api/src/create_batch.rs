@@ -1,9 +1,11 @@
 //! `POST /v1/batches`: creates a batch from a JSON or CSV request once all of it checks out;
 //! with an `Idempotency-Key` seen before, answers the batch that key created.
 
+use crate::api_error::Problem;
 use crate::api_error::{ApiError, ErrorBody, body_rejection};
-use crate::batch_request::{CreateBatchRequest, CsvQuery, Duplicate, check_csv, check_json};
+use crate::batch_request::{Checked, CreateBatchRequest, CsvQuery, Duplicate, check_csv, check_json};
 use crate::state::AppState;
+use crate::tenant::TenantError;
 use crate::views::{BatchView, batch_view};
 use axum::Json;
 use axum::body::Bytes;
@@ -30,6 +32,10 @@ pub struct CreatedBatch {
     pub created: bool,
     /// Mailboxes listed more than once; each is in the batch once.
     pub duplicates: Vec<Duplicate>,
+    /// What the selection found, when the batch was made from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub selection: Option<activator_core::SelectionFound>,
 }
 
 enum BodyKind {
@@ -63,6 +69,48 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(format!("{KEY_PREFIX}{key}")))
 }
 
+/// The request checked whole, with a selection resolved into its mailboxes (shared by
+/// `POST /v1/batches` and `POST /v1/plans`).
+pub(crate) async fn checked_request<S: BatchStore>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Checked, ApiError> {
+    let kind = body_kind(headers)?;
+    let body = body.map_err(|e| body_rejection(&e, state.config.max_body_bytes))?;
+    let config = &state.config;
+    let mut checked = match kind {
+        BodyKind::Json => check_json(&body, &config.environments, config.max_mailboxes)?,
+        BodyKind::Csv => {
+            let Query(query) = Query::<CsvQuery>::try_from_uri(uri)?;
+            check_csv(&body, &query, &config.environments, config.max_mailboxes)?
+        }
+    };
+    if let Some(selection) = &checked.selection {
+        let (found, summary) =
+            state.tenant.select(&checked.environment, selection).await.map_err(tenant_error)?;
+        if found.len() > config.max_mailboxes {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the selection found {} mailboxes, and a batch holds at most {}: narrow it down",
+                found.len(),
+                config.max_mailboxes
+            )));
+        }
+        checked.mailboxes = found;
+        checked.selection_found = Some(summary);
+    }
+    Ok(checked)
+}
+
+/// A tenant's refusal as the API answers it.
+pub(crate) fn tenant_error(e: TenantError) -> ApiError {
+    match e {
+        TenantError::Invalid(message) => ApiError::validation(vec![Problem::new("select", message)]),
+        TenantError::Unavailable(message) => ApiError::Unavailable(message),
+    }
+}
+
 /// Create a batch.
 ///
 /// The body is JSON, or `text/csv` (the same CSV `activator run --csv` reads) with steps,
@@ -90,17 +138,8 @@ pub async fn create_batch<S: BatchStore>(
     uri: Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let kind = body_kind(&headers)?;
-    let body = body.map_err(|e| body_rejection(&e, state.config.max_body_bytes))?;
     let key = idempotency_key(&headers)?;
-    let config = &state.config;
-    let checked = match kind {
-        BodyKind::Json => check_json(&body, &config.environments, config.max_mailboxes)?,
-        BodyKind::Csv => {
-            let Query(query) = Query::<CsvQuery>::try_from_uri(&uri)?;
-            check_csv(&body, &query, &config.environments, config.max_mailboxes)?
-        }
-    };
+    let checked = checked_request(&state, &headers, &uri, body).await?;
     let new = NewBatch {
         idempotency_key: key,
         environment: checked.environment,
@@ -117,6 +156,11 @@ pub async fn create_batch<S: BatchStore>(
     let view = batch_view(&*state.store, &batch, now).await?;
     let status = if created { StatusCode::ACCEPTED } else { StatusCode::OK };
     let location = format!("/v1/batches/{}", batch.id);
-    let answer = CreatedBatch { batch: view, created, duplicates: checked.duplicates };
+    let answer = CreatedBatch {
+        batch: view,
+        created,
+        duplicates: checked.duplicates,
+        selection: checked.selection_found,
+    };
     Ok((status, [(header::LOCATION, location)], Json(answer)).into_response())
 }

@@ -15,15 +15,18 @@ pub mod events;
 pub mod metrics_endpoint;
 pub mod openapi;
 pub mod ops;
+pub mod plans;
 mod query;
 pub mod state;
 pub mod store_gauges;
+pub mod tenant;
 pub mod views;
 
 pub use auth::{Auth, Role};
 pub use metrics_endpoint::{MetricsSource, ScrapeHook, metrics_router};
 pub use ops::{AlwaysReady, Readiness};
 pub use state::{ApiConfig, AppState};
+pub use tenant::{NoTenant, Tenant, TenantError};
 
 use api_error::ApiError;
 use axum::Router;
@@ -53,6 +56,7 @@ pub fn router<S: BatchStore>(state: AppState<S>) -> Router {
     let timed = from_fn_with_state(state.clone(), time_limit::<S>);
     let v1 = Router::new()
         .route("/v1/batches", get(batches::list_batches::<S>).post(create_batch::create_batch::<S>))
+        .route("/v1/plans", post(plans::create_plan::<S>))
         .route("/v1/batches/{id}", get(batches::get_batch::<S>))
         .route("/v1/batches/{id}/mailboxes", get(batches::list_mailboxes::<S>))
         .route("/v1/batches/{id}/pause", post(batch_actions::pause::<S>))

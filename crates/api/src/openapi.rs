@@ -8,7 +8,7 @@ use crate::batches::{BatchList, MailboxPage};
 use crate::create_batch::CreatedBatch;
 use crate::ops::{CheckResult, Health, ReadyReport};
 use crate::views::{BatchView, Counts, ErrorView, MailboxView, PausedReasonView};
-use crate::{batch_actions, batches, create_batch, events, ops};
+use crate::{batch_actions, batches, create_batch, events, ops, plans};
 use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::OpenApi;
@@ -25,6 +25,7 @@ token may read, an operator token may do everything. Every error answers \
     ),
     paths(
         create_batch::create_batch,
+        plans::create_plan,
         batches::list_batches,
         batches::get_batch,
         batches::list_mailboxes,

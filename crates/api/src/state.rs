@@ -7,6 +7,7 @@
 use crate::auth::Auth;
 use crate::metrics_endpoint::{MetricsSource, ScrapeHook};
 use crate::ops::{CachedReadiness, Readiness};
+use crate::tenant::{NoTenant, Tenant};
 use metrics::Metrics;
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +61,8 @@ pub struct AppState<S> {
     /// Turns true when the process stops; open event streams end then.
     pub stop: watch::Receiver<bool>,
     pub on_scrape: Option<ScrapeHook>,
+    /// Dataverse's side: selections and plans.
+    pub tenant: Arc<dyn Tenant>,
 }
 
 impl<S> std::fmt::Debug for AppState<S> {
@@ -78,6 +81,7 @@ impl<S> Clone for AppState<S> {
             readiness: Arc::clone(&self.readiness),
             stop: self.stop.clone(),
             on_scrape: self.on_scrape.clone(),
+            tenant: Arc::clone(&self.tenant),
         }
     }
 }
@@ -100,7 +104,14 @@ impl<S: BatchStore> AppState<S> {
             readiness,
             stop,
             on_scrape: None,
+            tenant: Arc::new(NoTenant),
         }
+    }
+
+    /// Reads Dataverse through `tenant` for selections and plans.
+    pub fn with_tenant(mut self, tenant: Arc<dyn Tenant>) -> AppState<S> {
+        self.tenant = tenant;
+        self
     }
 
     /// Calls `hook` before each scrape of /metrics, after the store gauges are refreshed.

@@ -21,5 +21,5 @@ pub use item_state::ItemState;
 pub use progress::Progress;
 pub use rollout_plan::{PlannedMailbox, PlannedOutcome, RolloutPlan, StepNeed};
 pub use safety::{BreakerSetting, CanarySetting, PauseReason, PausedBy};
-pub use selection::{MailboxState, Selection};
+pub use selection::{MailboxState, Selection, SelectionFound};
 pub use step::Step;

@@ -127,6 +127,9 @@ pub struct RolloutPlan {
     pub estimate: PlanEstimate,
     /// Requests the plan itself sent (all reads).
     pub plan_requests: u64,
+    /// What the selection found, when the mailboxes came from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<crate::SelectionFound>,
 }
 
 impl PlanTotals {

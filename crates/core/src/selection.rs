@@ -32,6 +32,17 @@ impl Selection {
     }
 }
 
+/// What a selection found when it was resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectionFound {
+    /// The selection in words.
+    pub description: String,
+    /// Mailboxes taken.
+    pub mailboxes: u64,
+    /// Mailboxes the query matched but the exclusion list left out.
+    pub excluded: u64,
+}
+
 /// Which mailboxes to take by where they stand.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

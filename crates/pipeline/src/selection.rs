@@ -5,7 +5,7 @@
 
 use crate::dataverse_ops::DataverseOps;
 use crate::resolve::resolve;
-use activator_core::{MailboxState, Selection};
+use activator_core::{MailboxState, Selection, SelectionFound};
 use dataverse::{DataverseError, DeploymentOutcome, Mailbox, TestOutcome};
 use std::collections::{BTreeSet, HashSet};
 use uuid::Uuid;
@@ -18,6 +18,17 @@ pub struct Selected {
     pub matched: u64,
     /// Of those, left out by the exclusion list.
     pub excluded: u64,
+}
+
+impl Selected {
+    /// What `selection` found, in short.
+    pub fn found(&self, selection: &Selection) -> SelectionFound {
+        SelectionFound {
+            description: describe(selection),
+            mailboxes: self.mailboxes.len() as u64,
+            excluded: self.excluded,
+        }
+    }
 }
 
 /// Why a selection cannot be resolved.

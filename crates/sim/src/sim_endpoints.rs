@@ -107,6 +107,13 @@ pub async fn mailbox(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Res
         .get(&m.user)
         .map(|rs| rs.iter().filter_map(|r| org.row("roles", r)).map(|r| r["name"].clone()).collect())
         .unwrap_or_default();
+    let business_unit = user
+        .as_ref()
+        .and_then(|u| u.get("_businessunitid_value"))
+        .and_then(Value::as_str)
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .and_then(|id| org.row("businessunits", &id))
+        .and_then(|unit| unit.get("name").cloned());
     let now = Instant::now();
     let due_in = |d: Option<Instant>| d.map(|d| d.saturating_duration_since(now).as_millis() as u64);
     (
@@ -119,6 +126,7 @@ pub async fn mailbox(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Res
             "mailbox": row,
             "user": user,
             "user_roles": roles,
+            "business_unit": business_unit,
             "user_teams": org.team_names_of(&m.user),
             "has_app_role": org.user_has_app_role(&m.user),
             "test_alerts": m.alerts,

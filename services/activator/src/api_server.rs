@@ -1,7 +1,8 @@
 //! `activator api`: the HTTP API over the Redis store the workers share. It creates batches
 //! and reads and controls them; workers (`activator worker`) do the work.
 
-use crate::args::{EnvironmentArgs, RedisArgs, ServerArgs};
+use crate::args::{EnvironmentArgs, LimitArgs, RedisArgs, ServerArgs};
+use crate::dataverse_tenant::DataverseTenant;
 use crate::signals::stop_on_signals;
 use anyhow::Result;
 use metrics::Metrics;
@@ -19,6 +20,9 @@ pub struct Args {
     server: ServerArgs,
     #[command(flatten)]
     env: EnvironmentArgs,
+    /// The limits of selections and plans read through this API (shared with the workers).
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 pub async fn run(args: Args) -> Result<i32> {
@@ -28,8 +32,12 @@ pub async fn run(args: Args) -> Result<i32> {
     )?;
     let environments = args.env.load_all()?;
     let store = pipeline::redis_store(&redis).await?;
-    let server =
-        args.server.start(store, Arc::new(Metrics::new()), &environments, None, stop_on_signals()).await?;
+    let options = args.limits.dataverse_options()?;
+    let tenant = Arc::new(DataverseTenant::new(&environments, options, Some(redis.clone())));
+    let server = args
+        .server
+        .start(store, Arc::new(Metrics::new()), &environments, None, tenant, stop_on_signals())
+        .await?;
     crate::args::server::finish(server).await?;
     eprintln!("activator api stopped");
     Ok(0)

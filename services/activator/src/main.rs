@@ -3,6 +3,7 @@
 mod api_commands;
 mod api_server;
 mod args;
+mod dataverse_tenant;
 mod doctor;
 mod plan;
 mod plan_output;

@@ -15,6 +15,8 @@ pub enum PlanFormat {
     /// A row per mailbox: mailbox, mailbox_id, outcome, business_unit, one column per step,
     /// reason, remedy, detail.
     Csv,
+    /// One line: the outcomes, the requests, execution time and duration.
+    Summary,
 }
 
 /// Mailboxes that will fail listed in the table; the CSV has them all.
@@ -25,11 +27,12 @@ pub fn render(plan: &RolloutPlan, format: PlanFormat) -> String {
         PlanFormat::Json => serde_json::to_string_pretty(plan).unwrap_or_default() + "\n",
         PlanFormat::Csv => csv(plan),
         PlanFormat::Table => table(plan),
+        PlanFormat::Summary => plan_line(plan) + "\n",
     }
 }
 
 /// One line: what the rollout would do and take.
-pub fn summary_line(plan: &RolloutPlan) -> String {
+pub fn plan_line(plan: &RolloutPlan) -> String {
     let n = |o: PlannedOutcome| plan.totals.by_outcome.get(o.name()).copied().unwrap_or(0);
     format!(
         "plan: {} mailboxes: {} will activate, {} already done, {} will fail; about {} requests and {:.0} s of \
@@ -49,6 +52,9 @@ fn table(plan: &RolloutPlan) -> String {
     let mut out = String::new();
     let p = &plan.prerequisites;
     let _ = writeln!(out, "environment {}: steps {}", plan.environment, step_names(plan).join(", "));
+    if let Some(found) = &plan.selection {
+        let _ = writeln!(out, "selection ({}): {}", found.description, found_line(found));
+    }
     let sync = match &p.email_processing {
         None => "yes".to_string(),
         Some(other) => format!("NO ({other})"),
@@ -133,7 +139,7 @@ fn table(plan: &RolloutPlan) -> String {
         }
     }
     out.push('\n');
-    out.push_str(&summary_line(plan));
+    out.push_str(&plan_line(plan));
     out.push('\n');
     out
 }
@@ -172,4 +178,10 @@ fn step_names(plan: &RolloutPlan) -> Vec<String> {
 
 fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
+}
+
+/// `120 mailboxes (3 left out)`.
+pub fn found_line(found: &activator_core::SelectionFound) -> String {
+    let left_out = if found.excluded > 0 { format!(" ({} left out)", found.excluded) } else { String::new() };
+    format!("{} mailboxes{left_out}", found.mailboxes)
 }

@@ -3,6 +3,7 @@
 //! `activator api` and an `activator worker` at once, beside any number of others.
 
 use crate::args::{EnvironmentArgs, JobArgs, LimitArgs, RedisArgs, ServerArgs, server};
+use crate::dataverse_tenant::DataverseTenant;
 use crate::signals::stop_on_signals;
 use crate::worker::{self, budget_gauges};
 use anyhow::{Context, Result};
@@ -40,11 +41,17 @@ pub async fn run(args: Args) -> Result<i32> {
     let metrics = Arc::new(Metrics::new());
     let options = args.limits.observed_options(&metrics)?;
     let stop = stop_on_signals();
-    match args.redis.location() {
+    let location = args.redis.location();
+    let tenant = Arc::new(DataverseTenant::new(
+        std::slice::from_ref(&env),
+        args.limits.dataverse_options()?,
+        location.clone(),
+    ));
+    match location {
         Some(redis) => {
             let settings = args.jobs.settings(pipeline::worker_name());
             let runtime = Runtime::redis(&redis, &env, options, metrics, settings).await?;
-            both(&runtime, &env, &args.server, stop).await?;
+            both(&runtime, &env, &args.server, tenant, stop).await?;
         }
         None => {
             let settings = args.jobs.settings(format!("serve-{}", pipeline::worker_name()));
@@ -55,7 +62,7 @@ pub async fn run(args: Args) -> Result<i32> {
                 .recover_open_batches(&env.name)
                 .await
                 .with_context(|| format!("cannot take up the batches in {}", args.state.display()))?;
-            both(&runtime, &env, &args.server, stop).await?;
+            both(&runtime, &env, &args.server, tenant, stop).await?;
         }
     }
     Ok(0)
@@ -66,6 +73,7 @@ async fn both<S: BatchStore>(
     runtime: &Runtime<S, Dataverse>,
     env: &EnvironmentConfig,
     server: &ServerArgs,
+    tenant: Arc<DataverseTenant>,
     stop: watch::Receiver<bool>,
 ) -> Result<()> {
     let environments = std::slice::from_ref(env);
@@ -74,6 +82,7 @@ async fn both<S: BatchStore>(
         Arc::clone(&runtime.metrics),
         environments,
         Some(budget_gauges(&runtime.dataverse)),
+        tenant,
         stop.clone(),
     );
     let api = api.await?;

@@ -86,16 +86,32 @@ async fn demo() -> Result<()> {
         counts.join(", ")
     );
 
-    let results = dir.join("results.csv");
-    println!("running: activator run --csv {} --results {}\n", csv.display(), results.display());
     let client = sim::default_client();
-    let status = Command::new(&activator)
-        .env("ACTIVATOR_DATAVERSE_URL", &url)
-        .env("ACTIVATOR_AUTHORITY", format!("{url}/demo-tenant"))
-        .env("ACTIVATOR_CLIENT_ID", &client.id)
-        .env("ACTIVATOR_CLIENT_SECRET", &client.secret)
-        .env_remove("ACTIVATOR_STATE")
-        .env_remove("ACTIVATOR_REDIS_URL")
+    let command = || {
+        let mut command = Command::new(&activator);
+        command
+            .env("ACTIVATOR_DATAVERSE_URL", &url)
+            .env("ACTIVATOR_AUTHORITY", format!("{url}/demo-tenant"))
+            .env("ACTIVATOR_CLIENT_ID", &client.id)
+            .env("ACTIVATOR_CLIENT_SECRET", &client.secret)
+            .env_remove("ACTIVATOR_STATE")
+            .env_remove("ACTIVATOR_REDIS_URL");
+        command
+    };
+    println!("planning (reads only): activator plan --csv {} --format summary", csv.display());
+    let planned = command()
+        .args(["plan", "--csv"])
+        .arg(&csv)
+        .args(["--format", "summary", "--window-secs", &WINDOW_SECS.to_string()])
+        .status()
+        .with_context(|| format!("cannot run {}", activator.display()))?;
+    if !planned.success() {
+        bail!("activator plan ended with {planned}");
+    }
+
+    let results = dir.join("results.csv");
+    println!("\nrunning: activator run --csv {} --results {}\n", csv.display(), results.display());
+    let status = command()
         .args(["run", "--csv"])
         .arg(&csv)
         .arg("--state")

@@ -10,10 +10,10 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
-const TOKEN: &str = "e2e-operator";
+pub(crate) const TOKEN: &str = "e2e-operator";
 
 /// Starts `activator serve` on a free port; returns it with the API's base URL.
-fn serve(sim: &str, state: &std::path::Path) -> (Running, String) {
+pub(crate) fn serve(sim: &str, state: &std::path::Path) -> (Running, String) {
     let mut child = activator(sim)
         .args(["serve", "--listen", "127.0.0.1:0", "--state"])
         .arg(state)
@@ -32,7 +32,7 @@ fn serve(sim: &str, state: &std::path::Path) -> (Running, String) {
     (Running(child), url)
 }
 
-async fn get(http: &reqwest::Client, url: &str) -> Value {
+pub(crate) async fn get(http: &reqwest::Client, url: &str) -> Value {
     let answer = http.get(url).bearer_auth(TOKEN).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
     assert!(answer.status().is_success(), "GET {url}: {}", answer.status());
     answer.json().await.unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))

@@ -9,6 +9,7 @@ mod deploy_assets;
 mod docs_links;
 mod doctor;
 mod metrics_scrape;
+mod plan;
 mod rollout_embedded;
 mod rollout_redis;
 mod simulator_process;

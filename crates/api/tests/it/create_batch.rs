@@ -277,3 +277,31 @@ async fn a_repeat_with_the_same_idempotency_key_returns_the_first_batch() {
     app.send(post(&"x".repeat(201), addresses(1))).await.error(StatusCode::BAD_REQUEST, "bad_request");
     assert_eq!(app.batch_count().await, 2);
 }
+
+#[tokio::test]
+async fn a_selection_needs_something_to_select_and_excludes_a_list() {
+    let app = app().await;
+    let problems = rejected(
+        &app,
+        json!({"mailboxes": ["a@contoso.com"], "select": {"business_units": ["Sales"]},
+                                         "steps": ["approve"]}),
+    )
+    .await;
+    assert!(
+        problems.iter().any(|p| p["field"] == "select" && p["reason"].as_str().unwrap().contains("not both"))
+    );
+    let problems = rejected(&app, json!({"select": {}, "steps": ["approve"]})).await;
+    assert!(problems.iter().any(|p| p["field"] == "select"), "{problems:?}");
+}
+
+#[tokio::test]
+async fn without_access_to_dataverse_a_selection_or_a_plan_answers_503() {
+    let app = app().await;
+    let body = json!({"select": {"business_units": ["Sales"]}, "steps": ["approve"]});
+    let answer = app.post_json("/v1/batches", &body).await;
+    let error = answer.error(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    assert!(error["message"].as_str().unwrap().contains("send a list of mailboxes"), "{error}");
+    assert_eq!(app.batch_count().await, 0);
+    let plan = json!({"mailboxes": ["a@contoso.com"], "steps": ["approve"]});
+    app.post_json("/v1/plans", &plan).await.error(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+}

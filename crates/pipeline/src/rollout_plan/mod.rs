@@ -93,6 +93,7 @@ pub async fn make_plan<D: DataverseOps>(
         totals,
         estimate,
         plan_requests: metrics.dataverse_requests() - sent_before,
+        selection: None,
     })
 }
 

@@ -6,5 +6,7 @@ mod fair_window;
 mod in_process;
 mod kill_worker;
 mod pause_and_cancel;
+mod plan_agreement;
 mod rollout_setup;
 mod safety;
+mod selection;

@@ -1,34 +1,47 @@
 //! `activator submit`: creates a batch through the API from a CSV file (sent as it is, as
-//! `text/csv`, with steps, environment and options in the query) or from ids and email
-//! addresses given on the command line (sent as JSON), and prints the batch id.
+//! `text/csv`, with steps, environment and options in the query), from ids and email
+//! addresses given on the command line, or from a selection by tenant query (both sent as
+//! JSON), and prints the batch id. With `--plan`, asks for the plan of that batch instead.
 
 use super::watch;
-use crate::args::ApiClientArgs;
-use activator_core::{BreakerSetting, CanarySetting, Step};
+use crate::args::{ApiClientArgs, SelectionArgs};
+use crate::plan_output::{PlanFormat, render};
+use activator_core::{BreakerSetting, CanarySetting, RolloutPlan, Selection, Step};
 use api_client::model::{Duplicate, Submitted, show_value};
 use api_client::{ApiClient, ApiClientError, Body};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 
 const SHOWN_DUPLICATES: usize = 10;
+const SELECTION: [&str; 4] = ["business_unit", "team", "security_role", "mailbox_state"];
+const CHOICES: [&str; 5] = ["csv", "business_unit", "team", "security_role", "mailbox_state"];
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  activator submit --csv mailboxes.csv --environment contoso --watch\n  \
 activator submit alice@contoso.com bob@contoso.com --steps approve,test_and_enable\n  \
+activator submit --business-unit Sales --mailbox-state not-approved --plan\n  \
 BATCH=$(activator submit --quiet --csv mailboxes.csv --idempotency-key rollout-11)\n\n\
 The API checks the whole list before it creates anything: any row that is not a mailbox id or email address \
 is reported (by CSV row or list index) and nothing is created. Duplicates are kept once and reported.\n\
 Exit status: 0 when the batch was created (or already existed for the idempotency key), 2 when the API \
 refused the request, answered another error, or could not be reached. With --watch, as `activator watch`: \
-1 when mailboxes failed or the batch was cancelled.")]
+1 when mailboxes failed or the batch was cancelled. With --plan: 0 when the plan was made, 2 otherwise; \
+nothing is created or written.")]
 pub struct Args {
-    /// Mailbox ids (GUIDs) or email addresses (instead of --csv).
-    #[arg(value_name = "MAILBOX", required_unless_present = "csv", conflicts_with = "csv")]
+    /// Mailbox ids (GUIDs) or email addresses (instead of --csv or a selection).
+    #[arg(value_name = "MAILBOX", required_unless_present_any = CHOICES, conflicts_with_all = CHOICES)]
     mailboxes: Vec<String>,
-    /// CSV file of the mailboxes: a header row and a column named mailbox, mailboxid, id, email or
-    /// emailaddress (or a single column), as `activator run --csv` reads.
-    #[arg(long, value_name = "MAILBOXES.csv")]
+    /// CSV file of the mailboxes, as `activator run --csv` reads it.
+    #[arg(long, value_name = "MAILBOXES.csv", conflicts_with_all = SELECTION)]
     csv: Option<PathBuf>,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// Do not create the batch: print what it would do (the API reads Dataverse, writes nothing).
+    #[arg(long)]
+    plan: bool,
+    /// How --plan prints the plan.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Table, requires = "plan")]
+    format: PlanFormat,
     /// Steps to run, in any order (they always run in rollout order).
     #[arg(long, value_delimiter = ',', default_value = "approve,test_and_enable,assign_role,deploy_app")]
     steps: Vec<Step>,
@@ -123,13 +136,22 @@ impl Submission {
         out
     }
 
-    /// The body of a JSON submission.
+    /// The body of a JSON submission of a list.
     pub fn json_body(&self, mailboxes: &[String]) -> Value {
+        self.body_with("mailboxes", json!(mailboxes))
+    }
+
+    /// The body of a JSON submission of a selection.
+    pub fn selection_body(&self, selection: &Selection) -> Value {
+        self.body_with("select", json!(selection))
+    }
+
+    fn body_with(&self, key: &str, mailboxes: Value) -> Value {
         let mut body = Map::new();
         if let Some(env) = &self.environment {
             body.insert("environment".into(), json!(env));
         }
-        body.insert("mailboxes".into(), json!(mailboxes));
+        body.insert(key.into(), mailboxes);
         body.insert("steps".into(), json!(self.step_names()));
         let options = self.options();
         if !options.is_empty() {
@@ -171,8 +193,21 @@ async fn submit(client: ApiClient, args: Args) -> Result<i32, ApiClientError> {
                 .map_err(|e| ApiClientError::Usage(format!("cannot read {}: {e}", path.display())))?;
             (submission.csv_query(), Body::Csv(text))
         }
+        None if args.selection.given() => {
+            let usage = |e: anyhow::Error| ApiClientError::Usage(format!("{e:#}"));
+            let exclude = args.selection.excluded().map_err(usage)?.ok_or_else(|| {
+                ApiClientError::Usage("the --exclude list cannot be used (see above)".into())
+            })?;
+            let selection = args.selection.selection(exclude).map_err(usage)?;
+            (Vec::new(), Body::Json(submission.selection_body(&selection)))
+        }
         None => (Vec::new(), Body::Json(submission.json_body(&args.mailboxes))),
     };
+    if args.plan {
+        let plan: RolloutPlan = client.post(&["v1", "plans"], &query, Some(body), &[]).await?;
+        print!("{}", render(&plan, args.format));
+        return Ok(0);
+    }
     let headers: Vec<(&str, String)> =
         args.idempotency_key.iter().map(|k| ("idempotency-key", k.clone())).collect();
     let answer: Submitted = client.post(&["v1", "batches"], &query, Some(body), &headers).await?;
@@ -198,6 +233,13 @@ pub fn describe(s: &Submitted, watching: bool) -> String {
             b.id, b.total, b.state
         )
     };
+    if let Some(found) = &s.selection {
+        out.push_str(&format!(
+            "selection ({}): {}\n",
+            found.description,
+            crate::plan_output::found_line(found)
+        ));
+    }
     if !s.duplicates.is_empty() {
         out.push_str(&format!("{} duplicates kept once:\n", s.duplicates.len()));
         for d in s.duplicates.iter().take(SHOWN_DUPLICATES) {

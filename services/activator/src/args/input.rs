@@ -22,6 +22,13 @@ pub struct InputArgs {
     /// Reject the whole list when any row is not a mailbox (default: skip such rows, listing them).
     #[arg(long, requires = "csv")]
     pub strict: bool,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+}
+
+/// A selection of mailboxes by tenant query.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelectionArgs {
     /// The users of this business unit (repeatable: any of them).
     #[arg(long, value_name = "NAME")]
     pub business_unit: Vec<String>,
@@ -39,6 +46,43 @@ pub struct InputArgs {
     pub exclude: Option<PathBuf>,
 }
 
+impl SelectionArgs {
+    /// The mailboxes to leave out; None when the list cannot be used (said on stderr).
+    pub fn excluded(&self) -> Result<Option<Vec<String>>> {
+        match &self.exclude {
+            Some(path) => Ok(read_path(path, false)?.map(|list| list.mailboxes)),
+            None => Ok(Some(Vec::new())),
+        }
+    }
+
+    /// The selection these options make, leaving out `exclude`; an error when it would take
+    /// every mailbox of the organization.
+    pub fn selection(&self, exclude: Vec<String>) -> Result<Selection> {
+        let selection = Selection {
+            business_units: self.business_unit.clone(),
+            teams: self.team.clone(),
+            security_roles: self.security_role.clone(),
+            mailbox_state: self.mailbox_state.unwrap_or_default(),
+            exclude,
+        };
+        if selection.is_empty() {
+            bail!(
+                "--mailbox-state any alone would take every mailbox of the organization: add --business-unit, \
+                 --team or --security-role, or give a list"
+            );
+        }
+        Ok(selection)
+    }
+
+    /// Whether any option of a selection is given.
+    pub fn given(&self) -> bool {
+        !self.business_unit.is_empty()
+            || !self.team.is_empty()
+            || !self.security_role.is_empty()
+            || self.mailbox_state.is_some()
+    }
+}
+
 /// Where the mailboxes come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
@@ -50,13 +94,7 @@ impl InputArgs {
     /// The list read (bad rows reported on stderr), or the selection asked for; None when the
     /// input cannot be used (say why, exit 2).
     pub fn read(&self) -> Result<Option<Input>> {
-        let exclude = match &self.exclude {
-            Some(path) => match read_path(path, false)? {
-                Some(list) => list.mailboxes,
-                None => return Ok(None),
-            },
-            None => Vec::new(),
-        };
+        let Some(exclude) = self.selection.excluded()? else { return Ok(None) };
         if let Some(path) = &self.csv {
             let Some(list) = read_path(path, self.strict)? else { return Ok(None) };
             let key = |m: &str| MailboxRef::parse(m).map(|r| r.key()).unwrap_or_else(|_| m.to_lowercase());
@@ -69,20 +107,7 @@ impl InputArgs {
             }
             return Ok(Some(Input::List(keep)));
         }
-        let selection = Selection {
-            business_units: self.business_unit.clone(),
-            teams: self.team.clone(),
-            security_roles: self.security_role.clone(),
-            mailbox_state: self.mailbox_state.unwrap_or_default(),
-            exclude,
-        };
-        if selection.is_empty() {
-            bail!(
-                "--mailbox-state any alone would take every mailbox of the organization: add --business-unit, \
-                 --team or --security-role, or give a list with --csv"
-            );
-        }
-        Ok(Some(Input::Select(selection)))
+        Ok(Some(Input::Select(self.selection.selection(exclude)?)))
     }
 }
 
@@ -94,7 +119,7 @@ impl Input {
             Input::List(list) => Ok(list.clone()),
             Input::Select(selection) => {
                 let selected = select(dataverse, selection).await?;
-                println!(
+                eprintln!(
                     "selection ({}): {} mailboxes{}",
                     describe(selection),
                     selected.mailboxes.len(),
@@ -120,7 +145,7 @@ impl Input {
 
 /// Reads the list at `path`, reporting its column and every row not taken; None when it
 /// cannot be used.
-fn read_path(path: &Path, strict: bool) -> Result<Option<MailboxList>> {
+pub fn read_path(path: &Path, strict: bool) -> Result<Option<MailboxList>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let list = match read_list(&bytes) {
         Ok(list) => list,
@@ -136,7 +161,7 @@ fn read_path(path: &Path, strict: bool) -> Result<Option<MailboxList>> {
 fn report_rows(path: &Path, list: &MailboxList, strict: bool) -> bool {
     let column = &list.column;
     let others: Vec<String> = column.others.iter().map(|o| format!("'{o}'")).collect();
-    println!(
+    eprintln!(
         "{}: column '{}' ({}){}",
         path.display(),
         column.header,

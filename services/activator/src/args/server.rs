@@ -77,6 +77,7 @@ impl ServerArgs {
         metrics: Arc<Metrics>,
         environments: &[EnvironmentConfig],
         on_scrape: Option<api::ScrapeHook>,
+        tenant: Arc<dyn api::Tenant>,
         stop: watch::Receiver<bool>,
     ) -> Result<JoinHandle<std::io::Result<()>>> {
         let auth = self.auth()?;
@@ -85,7 +86,8 @@ impl ServerArgs {
         }
         let config = self.config(environments)?;
         let readiness = Arc::new(DataverseReady::new(environments)?);
-        let mut state = AppState::new(store, metrics, auth, config, readiness, stop.clone());
+        let mut state =
+            AppState::new(store, metrics, auth, config, readiness, stop.clone()).with_tenant(tenant);
         if let Some(hook) = on_scrape {
             state = state.with_scrape_hook(hook);
         }
