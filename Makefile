@@ -55,7 +55,7 @@ bench-api: ## Load activator api over Redis: 100-mailbox POSTs and GETs from 16 
 bench-plan: ## Plan 100,000 simulated mailboxes (time, requests by kind), and the plan's estimate against the run with 1 and 3 application users (about 20 minutes)
 	$(CARGO) bench -p e2e --bench plan
 
-plan-proof: ## Plan 5,000 simulated mailboxes with every awkward case, run them, and compare each outcome (release build, about 3 minutes)
+plan-proof: ## Plan 5,000 simulated mailboxes with every awkward case, run them, and compare each outcome (release build, about 8 minutes)
 	PLAN_AGREEMENT_MAILBOXES=5000 $(CARGO) test --release -p pipeline --test it -- plan_agreement --nocapture
 
 ci: ## Run what CI runs

@@ -128,12 +128,14 @@ fn reason(
 ) -> PauseReason {
     let what_next = match by {
         PausedBy::Canary => {
-            "then resume the batch (`activator resume BATCH`, or run the same `activator run` \
-                             command again): the canary's failed mailboxes start again first"
+            "then run the same `activator run` command again (the canary's failed mailboxes start again \
+             first), or resume the batch (`activator resume BATCH`) and start its failed mailboxes again \
+             with `activator retry BATCH`"
         }
         PausedBy::Breaker | PausedBy::Prerequisite => {
-            "then resume the batch (`activator resume BATCH`, or run the same `activator run` command \
-             again): the mailboxes that failed with this code start again"
+            "then run the same `activator run` command again (the mailboxes that failed with this code start \
+             again first), or resume the batch (`activator resume BATCH`) and start its failed mailboxes \
+             again with `activator retry BATCH`"
         }
     };
     let remedy = example.and_then(|i| i.error.as_ref()).and_then(|e| e.remedy.clone());

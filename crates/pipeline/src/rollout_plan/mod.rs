@@ -37,6 +37,12 @@ pub async fn make_plan<D: DataverseOps>(
     let steps = crate::local_run::rollout_order(&request.steps);
     let org = dataverse.organization().await?;
     let settings = dataverse.org_settings(org).await?;
+    // Read alone, before the bulk reads that queue behind each other: its response time is
+    // the closest to Dataverse's own execution time (the calibration of the estimate).
+    let started = std::time::Instant::now();
+    let unit_names: HashMap<Uuid, String> =
+        dataverse.business_units().await?.into_iter().map(|u| (u.id, u.name)).collect();
+    let list_read_ms = started.elapsed().as_secs_f64() * 1000.0;
     let references: Vec<&str> = request.mailboxes.iter().map(String::as_str).collect();
     let found = resolve(dataverse, &references, &[]).await?;
     let owners: Vec<Uuid> =
@@ -46,8 +52,6 @@ pub async fn make_plan<D: DataverseOps>(
     } else {
         dataverse.users_by_ids(&owners).await?.into_iter().map(|u| (u.id, u)).collect()
     };
-    let unit_names: HashMap<Uuid, String> =
-        dataverse.business_units().await?.into_iter().map(|u| (u.id, u.name)).collect();
     // Each business unit's App for Outlook role and who holds it: once per unit.
     let mut unit_role: HashMap<Uuid, Option<HashSet<Uuid>>> = HashMap::new();
     if steps.contains(&Step::AssignRole) {
@@ -77,7 +81,8 @@ pub async fn make_plan<D: DataverseOps>(
         mailboxes.push(predict(&steps, &facts));
     }
     let totals = PlanTotals::of(&mailboxes);
-    let read_ms = metrics.mean_request_seconds("read mailboxes") * 1000.0;
+    let read_ms =
+        estimate::calibrated_read_ms(list_read_ms, metrics.mean_request_seconds("read mailboxes") * 1000.0);
     let users_count = u32::try_from(dataverse.application_users()).unwrap_or(u32::MAX);
     let estimate = estimate::estimate(&totals, &dataverse.budgets(), users_count, read_ms);
     Ok(RolloutPlan {

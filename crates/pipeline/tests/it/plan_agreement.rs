@@ -28,7 +28,7 @@ async fn operations(base_url: &str) -> Vec<String> {
     ops
 }
 
-/// Mailboxes planned and run: 1,000 by default (a minute or two in a debug build);
+/// Mailboxes planned and run: 1,000 by default (about 100 s);
 /// `make plan-proof` runs 5,000 in a release build.
 fn mailboxes() -> usize {
     std::env::var("PLAN_AGREEMENT_MAILBOXES").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000)
