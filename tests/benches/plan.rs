@@ -70,6 +70,8 @@ fn plan_json(sim: &str, dir: &std::path::Path, users: usize) -> (serde_json::Val
         .arg("--config")
         .arg(&config)
         .args(["--environment", "sim", "--format", "json"])
+        // Test & Enable and deployment take at most 8 s and 4 s in this simulator.
+        .args(["--process-secs", "12"])
         .args(limits())
         .stderr(Stdio::inherit())
         .output()
@@ -149,6 +151,8 @@ async fn estimate_against_run(users: usize) {
 
 #[tokio::main]
 async fn main() {
+    // `activator` is built (through cargo) on first use: before any clock starts.
+    let _ = activator("http://127.0.0.1:1");
     let mailboxes =
         std::env::var("BENCH_PLAN_MAILBOXES").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000);
     plan_at_scale(mailboxes).await;

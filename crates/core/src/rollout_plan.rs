@@ -109,6 +109,9 @@ pub struct PlanEstimate {
     pub duration_secs_by_users: BTreeMap<u32, f64>,
     /// The fastest the limits allow with the configured users (every budget fully used).
     pub limits_allow_secs: f64,
+    /// How long Test & Enable and deployment were assumed to take for one mailbox.
+    #[serde(default)]
+    pub process_secs: f64,
     pub application_users: u32,
     /// Milliseconds a read of 100 mailboxes took while planning (the calibration).
     pub measured_read_ms: f64,

@@ -8,7 +8,7 @@ use dataverse::{Dataverse, DataverseOptions, EnvironmentConfig};
 use futures_util::future::BoxFuture;
 use metrics::Metrics;
 use pipeline::request_metrics::RequestMetrics;
-use pipeline::rollout_plan::{PlanRequest, make_plan};
+use pipeline::rollout_plan::{DEFAULT_PROCESS_SECS, PlanRequest, make_plan};
 use pipeline::selection::{SelectionError, select};
 use pipeline::{PipelineError, RedisLocation};
 use std::sync::Arc;
@@ -85,6 +85,7 @@ impl Tenant for DataverseTenant {
                 environment: environment.to_string(),
                 steps: steps.to_vec(),
                 mailboxes: mailboxes.to_vec(),
+                process_secs: DEFAULT_PROCESS_SECS,
             };
             make_plan(&*dataverse, &request, &metrics).await.map_err(|e| match e {
                 e @ (PipelineError::Dataverse(_)

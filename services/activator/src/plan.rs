@@ -7,7 +7,7 @@ use crate::plan_output::{PlanFormat, render};
 use activator_core::Step;
 use anyhow::Result;
 use metrics::Metrics;
-use pipeline::rollout_plan::{PlanRequest, make_plan};
+use pipeline::rollout_plan::{DEFAULT_PROCESS_SECS, PlanRequest, make_plan};
 use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
@@ -25,6 +25,10 @@ pub struct Args {
     steps: Vec<Step>,
     #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
     format: PlanFormat,
+    /// How long Dataverse takes to Test & Enable a mailbox and then deploy the app to it, for
+    /// the estimate (not documented by Microsoft: use what your tenant shows).
+    #[arg(long, default_value_t = DEFAULT_PROCESS_SECS, value_name = "SECS")]
+    process_secs: f64,
     #[command(flatten)]
     env: EnvironmentArgs,
     #[command(flatten)]
@@ -46,7 +50,12 @@ pub async fn run(args: Args) -> Result<i32> {
             return Ok(2);
         }
     };
-    let request = PlanRequest { environment: env.name.clone(), steps: args.steps.clone(), mailboxes };
+    let request = PlanRequest {
+        environment: env.name.clone(),
+        steps: args.steps.clone(),
+        mailboxes,
+        process_secs: args.process_secs,
+    };
     let plan = make_plan(&*dataverse, &request, &metrics).await?;
     print!("{}", render(&plan, args.format));
     Ok(0)

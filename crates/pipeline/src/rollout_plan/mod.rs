@@ -6,6 +6,8 @@
 mod estimate;
 mod predict;
 
+pub use estimate::DEFAULT_PROCESS_SECS;
+
 use crate::dataverse_ops::DataverseOps;
 use crate::error::PipelineError;
 use crate::resolve::resolve;
@@ -25,6 +27,8 @@ pub struct PlanRequest {
     pub steps: Vec<Step>,
     /// Mailbox references, as a list gives them.
     pub mailboxes: Vec<String>,
+    /// How long Dataverse takes to Test & Enable and deploy one mailbox (for the estimate).
+    pub process_secs: f64,
 }
 
 /// Plans `request`, reading only.
@@ -84,7 +88,8 @@ pub async fn make_plan<D: DataverseOps>(
     let read_ms =
         estimate::calibrated_read_ms(list_read_ms, metrics.mean_request_seconds("read mailboxes") * 1000.0);
     let users_count = u32::try_from(dataverse.application_users()).unwrap_or(u32::MAX);
-    let estimate = estimate::estimate(&totals, &dataverse.budgets(), users_count, read_ms);
+    let estimate =
+        estimate::estimate(&totals, &dataverse.budgets(), users_count, read_ms, request.process_secs);
     Ok(RolloutPlan {
         environment: request.environment.clone(),
         steps,

@@ -60,6 +60,7 @@ async fn the_plan_writes_nothing_and_predicts_what_the_run_does() {
         environment: "default".into(),
         steps: Step::ALL.to_vec(),
         mailboxes: items.iter().map(|i| i.mailbox.clone()).collect(),
+        process_secs: 1.5,
     };
     let metrics = Metrics::new();
     let plan = make_plan(&*s.runtime.dataverse, &request, &metrics).await.unwrap();
