@@ -109,7 +109,7 @@ async fn a_429_waits_its_retry_after_without_using_an_attempt() {
     client.budgets.window = Duration::from_secs(1);
     client.budgets.max_requests = 1_000;
     let retry = RetryPolicy { max_attempts: 1, ..RetryPolicy::default() };
-    let s = setup_with(60, profile, retry, client, serde_json::json!({})).await;
+    let s = setup_with(30, profile, retry, client, serde_json::json!({})).await;
     let (stop_tx, stop) = watch::channel(false);
     let worker = s.runtime.spawn_worker(stop.clone());
     let outcome = tokio::time::timeout(Duration::from_secs(180), s.runtime.conduct(s.batch, stop))
@@ -118,7 +118,7 @@ async fn a_429_waits_its_retry_after_without_using_an_attempt() {
         .unwrap();
     assert_eq!(outcome, Conducted::Finished(BatchState::Completed));
     let p = s.store.progress(s.batch).await.unwrap();
-    assert_eq!(p.count(ItemState::Done), 60, "{p:?}");
+    assert_eq!(p.count(ItemState::Done), 30, "{p:?}");
     let throttled: u64 = Step::ALL
         .iter()
         .map(|step| s.runtime.metrics.job_retries_total.with_label_values(&[step.name(), "throttled"]).get())
