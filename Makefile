@@ -11,9 +11,6 @@ build: ## Build every crate and binary
 	$(CARGO) build --workspace
 
 test: ## Run all tests (the README's test command): cargo nextest when installed, else cargo test
-	@# The binaries and examples the tests start as processes, built once before any test runs
-	@# (a test that finds them missing builds them, holding up the others on cargo's lock).
-	$(CARGO) build --workspace --bins --examples
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		echo "$(CARGO) nextest run --workspace"; $(CARGO) nextest run --workspace; \
 	else \
