@@ -5,7 +5,7 @@
 //!   with 1 and with 3 application users, at Dataverse's rates over a 30 s window; prints the
 //!   estimated and the measured duration and their difference.
 
-use e2e::{activator, sim_json, start_simulator};
+use e2e::{activator, operations, start_simulator, write_operations};
 use std::process::Stdio;
 use std::time::Instant;
 
@@ -81,19 +81,6 @@ fn plan_json(sim: &str, dir: &std::path::Path, users: usize) -> (serde_json::Val
     (serde_json::from_slice(&out.stdout).expect("the plan is JSON"), secs)
 }
 
-/// Requests by operation, top-level and inside `$batch`.
-async fn operations(sim: &str) -> Vec<(String, u64)> {
-    let stats = sim_json(sim, "/_sim/stats").await;
-    let mut ops = Vec::new();
-    for key in ["requests", "batch_operations"] {
-        for (op, by_status) in stats[key].as_object().into_iter().flatten() {
-            let n = by_status.as_object().into_iter().flatten().filter_map(|(_, n)| n.as_u64()).sum();
-            ops.push((op.clone(), n));
-        }
-    }
-    ops
-}
-
 async fn plan_at_scale(mailboxes: usize) {
     let args = sim_args(mailboxes, 1);
     let (_sim, url) = start_simulator(&args.iter().map(String::as_str).collect::<Vec<_>>());
@@ -110,11 +97,7 @@ async fn plan_at_scale(mailboxes: usize) {
     for (op, n) in &ops {
         println!("  {op}: {n} ({:.2} per 100 mailboxes)", *n as f64 * 100.0 / mailboxes as f64);
     }
-    let writes: Vec<&(String, u64)> = ops
-        .iter()
-        .filter(|(op, _)| !(op.starts_with("retrieve") || op == "whoami" || op == "batch"))
-        .collect();
-    println!("  writes: {writes:?}");
+    println!("  writes: {:?}", write_operations(&url).await);
 }
 
 async fn estimate_against_run(users: usize) {

@@ -119,6 +119,30 @@ pub async fn mailbox_list(sim: &str) -> Vec<String> {
 }
 
 /// Total writes the simulator has taken.
+/// Requests by operation the simulator counted, top-level and inside `$batch` requests.
+pub async fn operations(sim: &str) -> Vec<(String, u64)> {
+    let stats = sim_json(sim, "/_sim/stats").await;
+    let mut ops = Vec::new();
+    for key in ["requests", "batch_operations"] {
+        for (op, by_status) in stats[key].as_object().into_iter().flatten() {
+            let n = by_status.as_object().into_iter().flatten().filter_map(|(_, n)| n.as_u64()).sum();
+            ops.push((op.clone(), n));
+        }
+    }
+    ops
+}
+
+/// The operations the simulator counted that change something (anything but reads, WhoAmI and
+/// the `$batch` envelope).
+pub async fn write_operations(sim: &str) -> Vec<String> {
+    operations(sim)
+        .await
+        .into_iter()
+        .map(|(op, _)| op)
+        .filter(|op| !(op.starts_with("retrieve") || op == "whoami" || op == "batch"))
+        .collect()
+}
+
 pub async fn writes(sim: &str) -> u64 {
     sim_json(sim, "/_sim/stats").await["writes"]["total"]
         .as_u64()

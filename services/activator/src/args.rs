@@ -12,7 +12,7 @@ pub mod server;
 
 pub use client::ApiClientArgs;
 pub use environment::EnvironmentArgs;
-pub use input::{InputArgs, SelectionArgs};
+pub use input::{InputArgs, SELECTION, SelectionArgs};
 pub use jobs::JobArgs;
 pub use limits::LimitArgs;
 pub use redis::RedisArgs;

@@ -3,19 +3,12 @@
 //! selection is planned and submitted through `activator serve`.
 
 use crate::api_serve::{TOKEN, get, serve};
-use e2e::{CLIENT_LIMITS, QUICK_SIM, activator, mailboxes_by_case, scratch_dir, sim_json, start_simulator};
+use e2e::{
+    CLIENT_LIMITS, QUICK_SIM, activator, mailboxes_by_case, scratch_dir, sim_json, start_simulator,
+    write_operations,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-
-/// Operations the simulator counted that change something.
-async fn writes_sent(sim: &str) -> Vec<String> {
-    let stats = sim_json(sim, "/_sim/stats").await;
-    ["requests", "batch_operations"]
-        .iter()
-        .flat_map(|key| stats[*key].as_object().cloned().unwrap_or_default().into_iter().map(|(op, _)| op))
-        .filter(|op| !(op.starts_with("retrieve") || op == "whoami" || op == "batch"))
-        .collect()
-}
 
 fn run_plan(sim: &str, dir: &std::path::Path, format: &str) -> String {
     let out = activator(sim)
@@ -74,7 +67,7 @@ async fn plan_reads_only_and_tells_each_mailbox_its_outcome() {
     let csv = run_plan(&sim, &dir, "csv");
     assert!(csv.starts_with("mailbox,mailbox_id,outcome,"), "{csv}");
     assert_eq!(csv.lines().count(), 201);
-    assert_eq!(writes_sent(&sim).await, Vec::<String>::new(), "the plan sent writes");
+    assert_eq!(write_operations(&sim).await, Vec::<String>::new(), "the plan sent writes");
 }
 
 #[tokio::test]
@@ -111,7 +104,7 @@ async fn a_selection_is_planned_and_submitted_through_the_api() {
         .collect();
     assert_eq!(planned, expected);
     assert_eq!(plan["selection"]["mailboxes"], expected.len(), "{}", plan["selection"]);
-    assert_eq!(writes_sent(&sim).await, Vec::<String>::new(), "planning through the API sent writes");
+    assert_eq!(write_operations(&sim).await, Vec::<String>::new(), "planning through the API sent writes");
 
     let id = submit(&["--quiet", "--canary", "off"]).trim().to_string();
     let http = reqwest::Client::new();

@@ -4,7 +4,7 @@
 //! JSON), and prints the batch id. With `--plan`, asks for the plan of that batch instead.
 
 use super::watch;
-use crate::args::{ApiClientArgs, SelectionArgs};
+use crate::args::{ApiClientArgs, SELECTION, SelectionArgs};
 use crate::plan_output::{PlanFormat, render};
 use activator_core::{BreakerSetting, CanarySetting, RolloutPlan, Selection, Step};
 use api_client::model::{Duplicate, Submitted, show_value};
@@ -13,7 +13,6 @@ use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 
 const SHOWN_DUPLICATES: usize = 10;
-const SELECTION: [&str; 4] = ["business_unit", "team", "security_role", "mailbox_state"];
 const CHOICES: [&str; 5] = ["csv", "business_unit", "team", "security_role", "mailbox_state"];
 
 #[derive(Debug, clap::Args)]

@@ -10,7 +10,8 @@ use pipeline::selection::{describe, select};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-const SELECTION: [&str; 4] = ["business_unit", "team", "security_role", "mailbox_state"];
+/// The ids of the selection options (for clap's requires and conflicts).
+pub const SELECTION: [&str; 4] = ["business_unit", "team", "security_role", "mailbox_state"];
 
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Mailboxes: a list, or a selection (options of a selection combine with AND)")]
