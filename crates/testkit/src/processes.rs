@@ -66,9 +66,11 @@ pub fn binary(name: &str) -> PathBuf {
     profile_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
-/// Path of an example of the package whose tests are running, built first.
+/// Path of an example of a workspace package, built first. Built with `--workspace`, so with
+/// the features the tests' build resolved (and compiled the example with), not those of one
+/// package alone, which would compile most dependencies again.
 pub fn example(name: &str) -> PathBuf {
-    build_once(&["--example", name], name);
+    build_once(&["--workspace", "--example", name], name);
     profile_dir().join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
