@@ -27,14 +27,15 @@ ALLOWED = {
     "activator-core": set(),
     "metrics": set(),
     "sim": set(),
+    "redis-endpoint": set(),
     # layer 1: state and limits
-    "store": {"activator-core"},
-    "ratelimit": set(),
+    "store": {"activator-core", "redis-endpoint"},
+    "ratelimit": {"redis-endpoint"},
     # layer 2: clients of outside HTTP services
     "dataverse": {"ratelimit"},
     "api-client": {"activator-core"},
     # layer 3: the work and the HTTP API (which never depends on the pipeline)
-    "pipeline": {"activator-core", "store", "dataverse", "ratelimit", "metrics"},
+    "pipeline": {"activator-core", "store", "dataverse", "ratelimit", "metrics", "redis-endpoint"},
     "api": {"activator-core", "store", "metrics"},
     # layer 4: binaries, wiring only
     "activator": {"activator-core", "store", "dataverse", "pipeline", "api", "api-client", "metrics"},
@@ -55,11 +56,13 @@ ONLY_IN = {
     "hyper": {"sim"},
     "hyper-util": {"sim"},
     "sqlx": {"store", "pipeline"},
-    "redis": {"store", "ratelimit", "testkit"},
+    "redis": {"redis-endpoint", "store", "ratelimit", "testkit"},
+    "rustls": {"redis-endpoint"},
     "governor": {"ratelimit"},
     "indicatif": {"activator"},
     "clap": {"activator", "dataverse-sim"},
     "testcontainers": {"testkit"},
+    "rcgen": {"testkit"},
     "testcontainers-modules": {"testkit"},
     "utoipa": {"api"},
 }
@@ -70,7 +73,7 @@ NEVER = {
 }
 
 # Dependencies whose code is named under another name than the package's (`package = ...`).
-LIB_NAME = {"activator-core": "activator_core"}
+LIB_NAME = {"activator-core": "activator_core", "redis-endpoint": "redis_endpoint"}
 
 
 def metadata():

@@ -165,6 +165,62 @@ pub fn read_results(path: &std::path::Path) -> Vec<std::collections::BTreeMap<St
 
 pub mod scrape;
 
+/// The state and error code each seeded case of the simulator ends in after a rollout of every
+/// step with the default options.
+pub fn expected_outcome(case: &str) -> (&'static str, &'static str) {
+    match case {
+        "normal" | "already_approved" | "already_tested" => ("done", ""),
+        "approval_needs_admin" => ("failed", "0x80040220"),
+        "approval_rejected" => ("failed", "approval_rejected"),
+        "inactive_mailbox" => ("failed", "mailbox_inactive"),
+        "other_org" => ("failed", "other_organization"),
+        "user_disabled" => ("failed", "test_failed"),
+        "deleted_mid_run" => ("failed", "mailbox_not_found"),
+        "no_role_in_business_unit" => ("failed", "role_missing_in_business_unit"),
+        other => panic!("a case this test does not know: {other}"),
+    }
+}
+
+/// Checks every item of `batch` (whose mailboxes are the simulator's ids) against the
+/// simulator's ground truth: the state and error its case calls for, and for each done
+/// mailbox, approved, tested, holding the role and with the app deployed in the simulator.
+pub async fn assert_items_match_ground_truth(
+    store: &impl store::BatchStore,
+    batch: store::BatchId,
+    sim: &str,
+) {
+    let case_of: std::collections::BTreeMap<String, String> = mailboxes_by_case(sim)
+        .await
+        .into_iter()
+        .flat_map(|(case, ids)| ids.into_iter().map(move |id| (id, case.clone())))
+        .collect();
+    let mut after = None;
+    let mut seen = 0;
+    loop {
+        let page = store.items(batch, None, after, 1_000).await.unwrap_or_else(|e| panic!("{e}"));
+        let Some(last) = page.last() else { break };
+        after = Some(last.index);
+        for item in page {
+            seen += 1;
+            let case = case_of.get(&item.mailbox).unwrap_or_else(|| panic!("not a seeded mailbox: {item:?}"));
+            let (state, code) = expected_outcome(case);
+            let got_code = item.error.as_ref().map_or("", |e| e.code.as_str());
+            assert_eq!((item.state.name(), got_code), (state, code), "{case}: {item:?}");
+            if state == "done" {
+                let truth = sim_json(sim, &format!("/_sim/mailboxes/{}", item.mailbox)).await;
+                let mailbox = &truth["mailbox"];
+                let rolled_out = mailbox["emailrouteraccessapproval"] == 1
+                    && mailbox["incomingemailstatus"] == 1
+                    && mailbox["outgoingemailstatus"] == 1
+                    && truth["has_app_role"] == true
+                    && mailbox["officeappsdeploymentstatus"] == 1;
+                assert!(rolled_out, "{case} is done but the simulator says otherwise: {truth}");
+            }
+        }
+    }
+    assert_eq!(seen, case_of.len(), "one item per seeded mailbox");
+}
+
 /// Starts `activator worker` over Redis for the simulator at `sim`, with its metrics server on
 /// a free port, and returns it with that server's base URL.
 pub fn metrics_worker(sim: &str, redis: &str, namespace: &str) -> (Running, String) {

@@ -60,7 +60,7 @@ fn main() -> BenchResult<()> {
         let url = testkit::test_redis_url().await;
         let prefix = testkit::unique_prefix();
         let redis = Arc::new(RedisStore::connect(&url, &format!("{prefix}:store")).await?);
-        let config = QueueConfig::Redis { url, namespace: format!("{prefix}:queue") };
+        let config = QueueConfig::Redis { endpoint: url.into(), namespace: format!("{prefix}:queue") };
         let measured = measure("Redis", redis, config).await;
         testkit::remove_keys(&prefix).await;
         rows.extend(measured?);

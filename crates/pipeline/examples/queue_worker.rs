@@ -44,8 +44,9 @@ async fn run() -> Result<(), String> {
 
     let store = Arc::new(store::RedisStore::connect(&url, &store_prefix).await.map_err(|e| e.to_string())?);
     let tuning = QueueTuning::default();
-    let queue =
-        Queue::open(&QueueConfig::Redis { url, namespace }, &tuning).await.map_err(|e| e.to_string())?;
+    let queue = Queue::open(&QueueConfig::Redis { endpoint: url.into(), namespace }, &tuning)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut options = WorkerOptions::new(worker_name());
     options.tuning = tuning;
     let handler = move |job: pipeline::ItemJob| {

@@ -14,6 +14,7 @@ use crate::runtime::{Runtime, RuntimeSettings, steps_at_once};
 use dataverse::{Dataverse, DataverseOptions, EnvironmentConfig};
 use metrics::Metrics;
 use ratelimit::{Limiter, RedisLimiter};
+use redis_endpoint::RedisEndpoint;
 use std::path::Path;
 use std::sync::Arc;
 use store::{RedisStore, SqliteStore};
@@ -22,7 +23,7 @@ use store::{RedisStore, SqliteStore};
 /// deployments may share one Redis).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisLocation {
-    pub url: String,
+    pub endpoint: RedisEndpoint,
     pub namespace: String,
 }
 
@@ -45,7 +46,7 @@ impl RedisLocation {
 
 /// The batch store every process of the deployment at `redis` shares.
 pub async fn redis_store(redis: &RedisLocation) -> Result<Arc<RedisStore>, PipelineError> {
-    let store = RedisStore::connect(&redis.url, &redis.store_prefix())
+    let store = RedisStore::connect(&redis.endpoint, &redis.store_prefix())
         .await
         .map_err(|e| PipelineError::Connect(format!("the batch store in Redis: {e}")))?;
     Ok(Arc::new(store))
@@ -64,7 +65,7 @@ pub async fn connect_dataverse(
             let mut users = Vec::new();
             for credential in &env.credentials {
                 let limiter = RedisLimiter::connect(
-                    &redis.url,
+                    &redis.endpoint,
                     &redis.limits_prefix(),
                     &credential.client_id,
                     options.budgets,
@@ -121,7 +122,7 @@ impl Runtime<RedisStore, Dataverse> {
         };
         let store = redis_store(redis).await?;
         let queue = Queue::open(
-            &QueueConfig::Redis { url: redis.url.clone(), namespace: redis.queue_prefix() },
+            &QueueConfig::Redis { endpoint: redis.endpoint.clone(), namespace: redis.queue_prefix() },
             &settings.tuning,
         )
         .await?;

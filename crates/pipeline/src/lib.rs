@@ -44,6 +44,7 @@ pub use feeder::{Feeder, FeederConfig};
 pub use job::ItemJob;
 pub use job_handler::JobHandler;
 pub use queue::{Queue, QueueConfig, QueueTuning};
+pub use redis_endpoint::{ClientIdentity, RedisEndpoint};
 pub use retry_policy::RetryPolicy;
 pub use runtime::{Runtime, RuntimeSettings};
 pub use worker::{WorkerExit, WorkerOptions, run_worker};

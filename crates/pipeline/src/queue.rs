@@ -14,14 +14,15 @@ use apalis_core::backend::Vacuum;
 use apalis_redis::RedisStorage;
 use apalis_sqlite::SqliteStorage;
 use apalis_sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use redis_endpoint::RedisEndpoint;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Where the jobs go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueueConfig {
-    /// apalis-redis at `url`; every apalis key starts with `namespace` (its queue name).
-    Redis { url: String, namespace: String },
+    /// apalis-redis at `endpoint`; every apalis key starts with `namespace` (its queue name).
+    Redis { endpoint: RedisEndpoint, namespace: String },
     /// apalis-sqlite in the file at `path` (created if missing).
     Sqlite { path: PathBuf },
 }
@@ -92,10 +93,11 @@ pub enum Queue {
 impl Queue {
     pub async fn open(config: &QueueConfig, tuning: &QueueTuning) -> Result<Queue, PipelineError> {
         match config {
-            QueueConfig::Redis { url, namespace } => {
-                let conn = apalis_redis::connect(url.as_str())
-                    .await
-                    .map_err(|e| PipelineError::Open(format!("Redis: {e}")))?;
+            QueueConfig::Redis { endpoint, namespace } => {
+                let client = endpoint.client().map_err(|e| PipelineError::Open(format!("Redis: {e}")))?;
+                let conn = client.get_connection_manager().await.map_err(|e| {
+                    PipelineError::Open(format!("cannot connect to Redis at {}: {e}", endpoint.address()))
+                })?;
                 Ok(Queue::Redis(RedisStorage::new(conn).with_config(tuning.redis_config(namespace))))
             }
             QueueConfig::Sqlite { path } => {

@@ -5,13 +5,10 @@
 //! stopped when the test binary exits; else one in a container (testcontainers) when a Docker
 //! engine answers; else the tests fail, saying how to give them a Redis.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use crate::redis_process::{RedisProcess, free_port};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const URL_VARIABLE: &str = "ACTIVATOR_TEST_REDIS_URL";
 
@@ -46,84 +43,29 @@ pub fn unique_prefix() -> String {
     format!("activator-test:{}:{nanos}:{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// A `redis-server` child. It runs under a small `sh` watchdog that reads its stdin, a pipe
-/// whose writing end only this process holds: when the test binary exits, however it exits,
-/// the pipe closes, `read` returns and the watchdog stops the server.
+/// A private `redis-server` for the whole test binary, without persistence.
 struct PrivateRedis {
     url: String,
-    _watchdog: Child,
-    _lifeline: ChildStdin,
+    _process: RedisProcess,
 }
 
 impl PrivateRedis {
     fn start() -> Result<PrivateRedis, String> {
-        let Some(server) = find_on_path("redis-server") else {
-            return Err("no redis-server on PATH".to_string());
-        };
         let mut last_error = String::new();
         // Another process may take the free port between our probe and the server's bind.
         for _ in 0..5 {
-            match Self::start_on_free_port(&server) {
-                Ok(redis) => return Ok(redis),
+            let port = free_port()?;
+            let args =
+                ["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+            match RedisProcess::start(port, args.map(String::from).to_vec()) {
+                Ok(process) => {
+                    return Ok(PrivateRedis { url: format!("redis://127.0.0.1:{port}"), _process: process });
+                }
                 Err(e) => last_error = e,
             }
         }
-        Err(format!("could not start a private redis-server from {}: {last_error}", server.display()))
+        Err(format!("could not start a private redis-server: {last_error}"))
     }
-
-    fn start_on_free_port(server: &PathBuf) -> Result<PrivateRedis, String> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
-        const WATCHDOG: &str = r#"server="$1"; shift
-"$server" "$@" </dev/null >/dev/null 2>&1 &
-pid=$!
-read -r _ignored
-kill "$pid" 2>/dev/null
-wait "$pid""#;
-        let mut watchdog = Command::new("sh")
-            .arg("-c")
-            .arg(WATCHDOG)
-            .arg("redis-watchdog")
-            .arg(server)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("could not run sh: {e}"))?;
-        let lifeline = watchdog.stdin.take().ok_or("no stdin pipe to the watchdog")?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if ping(port) {
-                return Ok(PrivateRedis {
-                    url: format!("redis://127.0.0.1:{port}"),
-                    _watchdog: watchdog,
-                    _lifeline: lifeline,
-                });
-            }
-            if let Ok(Some(status)) = watchdog.try_wait() {
-                return Err(format!("redis-server on port {port} stopped at once ({status})"));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        drop(lifeline);
-        let _ = watchdog.wait();
-        Err(format!("redis-server on port {port} did not answer PING within 10 s"))
-    }
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
-}
-
-fn ping(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut reply = [0u8; 7];
-    stream.write_all(b"PING\r\n").is_ok() && stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
 }
 
 /// Deletes every key under `prefix` (a test's own), so that a shared Redis given by

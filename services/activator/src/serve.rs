@@ -41,7 +41,7 @@ pub async fn run(args: Args) -> Result<i32> {
     let metrics = Arc::new(Metrics::new());
     let options = args.limits.observed_options(&metrics)?;
     let stop = stop_on_signals();
-    let location = args.redis.location();
+    let location = args.redis.location()?;
     let tenant = Arc::new(DataverseTenant::new(
         std::slice::from_ref(&env),
         args.limits.dataverse_options()?,

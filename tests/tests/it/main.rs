@@ -10,6 +10,7 @@ mod docs_links;
 mod doctor;
 mod metrics_scrape;
 mod plan;
+mod production_redis;
 mod rollout_embedded;
 mod rollout_redis;
 mod simulator_process;

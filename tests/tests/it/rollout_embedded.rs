@@ -12,20 +12,6 @@ use std::process::Stdio;
 use std::time::Duration;
 
 /// What each seeded case must end as: (state, error code).
-fn expected(case: &str) -> (&'static str, &'static str) {
-    match case {
-        "normal" | "already_approved" | "already_tested" => ("done", ""),
-        "approval_needs_admin" => ("failed", "0x80040220"),
-        "approval_rejected" => ("failed", "approval_rejected"),
-        "inactive_mailbox" => ("failed", "mailbox_inactive"),
-        "other_org" => ("failed", "other_organization"),
-        "user_disabled" => ("failed", "test_failed"),
-        "deleted_mid_run" => ("failed", "mailbox_not_found"),
-        "no_role_in_business_unit" => ("failed", "role_missing_in_business_unit"),
-        other => panic!("a case this test does not know: {other}"),
-    }
-}
-
 #[tokio::test]
 async fn every_case_ends_as_designed_matching_ground_truth_and_a_rerun_writes_nothing() {
     let (_sim, url) = start_simulator(&[&["--mailboxes", "240"][..], &QUICK_SIM[..]].concat());
@@ -59,7 +45,7 @@ async fn every_case_ends_as_designed_matching_ground_truth_and_a_rerun_writes_no
     for row in &rows {
         let id = &row["mailbox_id"];
         let case = case_of.get(id).unwrap_or_else(|| panic!("results name an unknown mailbox: {row:?}"));
-        let (state, error) = expected(case);
+        let (state, error) = e2e::expected_outcome(case);
         assert_eq!((row["state"].as_str(), row["error_code"].as_str()), (state, error), "{case}: {row:?}");
         if state == "failed" {
             assert!(!row["remedy"].is_empty(), "a failure says what to do: {row:?}");

@@ -65,6 +65,6 @@ async fn redis_queue_runs_every_item_once() {
     let url = testkit::test_redis_url().await;
     let prefix = testkit::unique_prefix();
     let store = store::RedisStore::connect(&url, &format!("{prefix}:store")).await.unwrap();
-    drain(store, QueueConfig::Redis { url, namespace: format!("{prefix}:queue") }).await;
+    drain(store, QueueConfig::Redis { endpoint: url.into(), namespace: format!("{prefix}:queue") }).await;
     testkit::remove_keys(&prefix).await;
 }

@@ -58,7 +58,7 @@ async fn a_killed_worker_loses_nothing() {
     let store = store::RedisStore::connect(&url, &store_prefix).await.unwrap();
     let batch = create_batch(&store, ITEMS as usize).await;
     let queue = Queue::open(
-        &QueueConfig::Redis { url: url.clone(), namespace: namespace.clone() },
+        &QueueConfig::Redis { endpoint: url.as_str().into(), namespace: namespace.clone() },
         &QueueTuning::default(),
     )
     .await
@@ -157,7 +157,7 @@ async fn sigterm_lets_running_jobs_finish_and_takes_no_more() {
     let store = store::RedisStore::connect(&url, &store_prefix).await.unwrap();
     let batch = create_batch(&store, 60).await;
     let queue = Queue::open(
-        &QueueConfig::Redis { url: url.clone(), namespace: namespace.clone() },
+        &QueueConfig::Redis { endpoint: url.as_str().into(), namespace: namespace.clone() },
         &QueueTuning::default(),
     )
     .await

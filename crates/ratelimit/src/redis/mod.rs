@@ -22,6 +22,7 @@ use crate::limiter::{BoxFuture, LimitKind, Limiter, Permit, Snapshot};
 use crate::requests::RequestBudget;
 use redis::Script;
 use redis::aio::ConnectionManager;
+use redis_endpoint::RedisEndpoint;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -82,15 +83,16 @@ impl RedisLimiter {
     /// A limiter for the application user `credential`, keys under `prefix`. Every process
     /// giving the same Redis, prefix and credential shares the budgets.
     pub async fn connect(
-        url: &str,
+        endpoint: impl Into<RedisEndpoint>,
         prefix: &str,
         credential: &str,
         budgets: Budgets,
     ) -> Result<Self, String> {
+        let endpoint = endpoint.into();
         let derived = budgets.derive()?;
-        let client = redis::Client::open(url).map_err(|e| format!("invalid Redis URL: {e}"))?;
+        let client = endpoint.client().map_err(|e| e.to_string())?;
         // The address only: the URL may hold a password.
-        let addr = client.get_connection_info().addr().to_string();
+        let addr = endpoint.address();
         let conn = ConnectionManager::new(client).await.map_err(|e| {
             format!("cannot connect to Redis at {addr}: {e}; check that it runs and the URL is right")
         })?;

@@ -18,6 +18,7 @@ use activator_core::{BatchState, ItemState, PauseReason, Step};
 use claim::ClaimTimes;
 use keys::Keys;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis_endpoint::RedisEndpoint;
 use std::fmt;
 use std::time::Duration;
 
@@ -46,14 +47,15 @@ impl fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to Redis at `url` (`redis://[user:password@]host:port[/db]`); every key starts
+    /// Connects to the Redis at `endpoint` (a URL such as
+    /// `redis://[user:password@]host:port[/db]`, or `rediss://...` for TLS); every key starts
     /// with `prefix` (non-empty, without braces).
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+    pub async fn connect(endpoint: impl Into<RedisEndpoint>, prefix: &str) -> Result<Self, StoreError> {
+        let endpoint = endpoint.into();
         let keys = Keys::new(prefix).map_err(StoreError::Invalid)?;
-        let client = redis::Client::open(url)
-            .map_err(|e| StoreError::Invalid(format!("the Redis URL is not valid: {e}")))?;
+        let client = endpoint.client().map_err(|e| StoreError::Invalid(e.to_string()))?;
         // The address only: the URL may hold a password.
-        let addr = client.get_connection_info().addr().to_string();
+        let addr = endpoint.address();
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_connection_timeout(Some(CONNECTION_TIMEOUT))
