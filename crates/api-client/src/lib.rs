@@ -173,6 +173,11 @@ impl ApiClient {
         self.post(&["v1", "batches", batch, action.name()], &[], None, &[]).await
     }
 
+    /// `DELETE /v1/batches/{batch}`: a finished batch is removed with its mailboxes and results.
+    pub async fn delete_batch(&self, batch: &str) -> Result<(), ApiClientError> {
+        self.text(Method::DELETE, self.url(&["v1", "batches", batch], &[]), None, &[]).await.map(|_| ())
+    }
+
     /// Opens the event stream of `batch` (`GET /v1/batches/{batch}/events`).
     pub async fn events(&self, batch: &str) -> Result<EventStream, ApiClientError> {
         let rb = self

@@ -184,7 +184,9 @@ impl From<ControlError> for ApiError {
     fn from(e: ControlError) -> Self {
         match e {
             ControlError::NotFound(_) => ApiError::NotFound(e.to_string()),
-            ControlError::NotAllowed { .. } | ControlError::Contended(_) => ApiError::Conflict(e.to_string()),
+            ControlError::NotAllowed { .. }
+            | ControlError::NotFinished { .. }
+            | ControlError::Contended(_) => ApiError::Conflict(e.to_string()),
             ControlError::Store(store) => store.into(),
         }
     }

@@ -1,4 +1,5 @@
-//! The control endpoints of a batch: pause, resume, cancel, retry of its failed mailboxes. The
+//! The control endpoints of a batch: pause, resume, cancel, retry of its failed mailboxes, and
+//! deleting it once finished. The
 //! rules are the store's ([`store::batch_control`]); a change the batch's state does not allow is a 409.
 
 use crate::api_error::{ApiError, ErrorBody};
@@ -7,6 +8,7 @@ use crate::state::AppState;
 use crate::views::{BatchView, batch_view};
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use store::batch_control;
 use store::{Batch, BatchStore};
@@ -90,3 +92,25 @@ control_endpoint!(
         (out.batch, Some(out.retried))
     }
 );
+
+/// Delete a finished batch.
+///
+/// A completed or cancelled batch is removed with its mailboxes and results; its
+/// idempotency key may be used again. Download the results first if you need them. A running
+/// or paused batch is refused (409): cancel it first. Finished batches are also deleted by
+/// themselves after the server's retention time (`--retention-days`).
+#[utoipa::path(delete, path = "/v1/batches/{id}", tag = "control",
+    params(("id" = String, Path, description = "Batch id")),
+    responses((status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or unknown token", body = ErrorBody),
+        (status = 403, description = "A viewer token", body = ErrorBody),
+        (status = 404, description = "No such batch", body = ErrorBody),
+        (status = 409, description = "Running or paused", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete<S: BatchStore>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    batch_control::delete(&*state.store, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod ops;
 pub mod plans;
 mod query;
+pub mod retention;
 pub mod state;
 pub mod store_gauges;
 pub mod tenant;
@@ -25,6 +26,7 @@ pub mod views;
 pub use auth::{Auth, Role};
 pub use metrics_endpoint::{MetricsSource, ScrapeHook, metrics_router};
 pub use ops::{AlwaysReady, Readiness};
+pub use retention::{RETENTION_SWEEP_EVERY, delete_expired_batches};
 pub use state::{ApiConfig, AppState};
 pub use tenant::{NoTenant, Tenant, TenantError};
 
@@ -57,7 +59,7 @@ pub fn router<S: BatchStore>(state: AppState<S>) -> Router {
     let v1 = Router::new()
         .route("/v1/batches", get(batches::list_batches::<S>).post(create_batch::create_batch::<S>))
         .route("/v1/plans", post(plans::create_plan::<S>))
-        .route("/v1/batches/{id}", get(batches::get_batch::<S>))
+        .route("/v1/batches/{id}", get(batches::get_batch::<S>).delete(batch_actions::delete::<S>))
         .route("/v1/batches/{id}/mailboxes", get(batches::list_mailboxes::<S>))
         .route("/v1/batches/{id}/pause", post(batch_actions::pause::<S>))
         .route("/v1/batches/{id}/resume", post(batch_actions::resume::<S>))

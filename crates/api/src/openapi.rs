@@ -34,6 +34,7 @@ token may read, an operator token may do everything. Every error answers \
         batch_actions::resume,
         batch_actions::cancel,
         batch_actions::retry,
+        batch_actions::delete,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -47,7 +48,7 @@ token may read, an operator token may do everything. Every error answers \
     modifiers(&BearerAuth),
     tags(
         (name = "batches", description = "Create batches and follow them"),
-        (name = "control", description = "Pause, resume, cancel, retry (operator)"),
+        (name = "control", description = "Pause, resume, cancel, retry, delete (operator)"),
         (name = "operations", description = "Health, readiness, metrics (no token)")
     )
 )]

@@ -7,7 +7,7 @@
 //! a change that lost such a race reads the batch again and decides anew.
 
 use crate::clock::now;
-use crate::{Batch, BatchId, BatchStore, StoreError, Transition};
+use crate::{Batch, BatchId, BatchStore, Deletion, StoreError, Transition};
 use activator_core::{BatchAction, BatchState, ItemState, PausedBy};
 
 /// How often a change that lost a race with another writer is tried again.
@@ -21,6 +21,11 @@ pub enum ControlError {
     /// The batch's state does not allow the action.
     #[error("cannot {} batch {batch}: it is {state}; {hint}", action.name())]
     NotAllowed { batch: BatchId, action: BatchAction, state: BatchState, hint: &'static str },
+    /// Only a finished batch may be deleted.
+    #[error(
+        "cannot delete batch {batch}: it is {state}; only a completed or cancelled batch can be deleted: cancel it first"
+    )]
+    NotFinished { batch: BatchId, state: BatchState },
     /// Other writers kept changing the batch while this one tried.
     #[error("batch {0} kept changing while it was being changed: try again")]
     Contended(BatchId),
@@ -128,6 +133,16 @@ pub async fn cancel<S: BatchStore>(store: &S, id: BatchId) -> Result<Batch, Cont
         }
     })
     .await
+}
+
+/// Deletes a finished (completed or cancelled) batch with its items; a running or paused
+/// batch is refused, so a rollout under way is never lost by accident.
+pub async fn delete<S: BatchStore>(store: &S, id: BatchId) -> Result<(), ControlError> {
+    match store.delete_batch(id).await? {
+        Deletion::Deleted => Ok(()),
+        Deletion::NotFound => Err(ControlError::NotFound(id)),
+        Deletion::NotFinished(state) => Err(ControlError::NotFinished { batch: id, state }),
+    }
 }
 
 /// Failed items go back to pending at the step they failed at, with their attempts reset

@@ -2,7 +2,7 @@
 //! transition, so counters never drift even when a job runs twice.
 
 use crate::error::StoreError;
-use crate::model::{Batch, BatchId, DueSummary, Item, Millis, NewBatch, Progress, Transition};
+use crate::model::{Batch, BatchId, Deletion, DueSummary, Item, Millis, NewBatch, Progress, Transition};
 use activator_core::{BatchState, ItemState, PauseReason, Step};
 use std::future::Future;
 use std::time::Duration;
@@ -114,6 +114,10 @@ pub trait BatchStore: Send + Sync + 'static {
 
     /// Gives the lease back if `holder` has it.
     fn release_lease(&self, id: BatchId, holder: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Deletes a finished batch (completed or cancelled) with its items, outcomes and
+    /// idempotency key, in one step; a batch in another state is left as it is.
+    fn delete_batch(&self, id: BatchId) -> impl Future<Output = StoreResult<Deletion>> + Send;
 }
 
 /// Every item of a batch (only those in `state`, when given), read page by page in index order.

@@ -8,12 +8,14 @@ pub mod error;
 mod ids;
 pub mod model;
 pub mod redis_store;
+pub mod retention;
 pub mod sqlite_store;
 
 pub use batch_store::{BatchStore, StoreResult, all_items};
 pub use error::StoreError;
 pub use model::{
-    Batch, BatchId, DueSummary, Item, ItemError, Millis, NewBatch, OUTCOMES_KEPT, StepOutcome, Transition,
+    Batch, BatchId, Deletion, DueSummary, Item, ItemError, Millis, NewBatch, OUTCOMES_KEPT, StepOutcome,
+    Transition,
 };
 pub use redis_store::RedisStore;
 pub use sqlite_store::SqliteStore;

@@ -136,6 +136,15 @@ pub fn check_batch_change(from: BatchState, to: BatchState) -> Result<(), String
     if from.can_become(to) { Ok(()) } else { Err(format!("a batch may not go from {from} to {to}")) }
 }
 
+/// What [`crate::BatchStore::delete_batch`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    Deleted,
+    /// The batch is not finished (it is in this state) and was kept.
+    NotFinished(BatchState),
+    NotFound,
+}
+
 /// How much of a batch's work is due, without reading it: see [`crate::BatchStore::due_summary`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DueSummary {

@@ -1,9 +1,10 @@
 //! The CLI client of the API: `activator submit | status | watch | failures | retry | cancel |
-//! pause | resume`. Each command prints what the API answered and exits with 0 when all went
+//! pause | resume | delete`. Each command prints what the API answered and exits with 0 when all went
 //! well, 1 when a batch has failed mailboxes (or was cancelled, for `watch`), 2 when the API or
 //! the request was the problem.
 
 pub mod batch_action;
+pub mod delete;
 pub mod failures;
 pub mod status;
 pub mod submit;

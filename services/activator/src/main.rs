@@ -62,6 +62,9 @@ enum Command {
     /// Resume a paused batch.
     #[command(after_help = batch_action::EXIT_HELP)]
     Resume(batch_action::Args),
+    /// Delete a completed or cancelled batch with its mailboxes and results.
+    #[command(after_help = api_commands::delete::EXIT_HELP)]
+    Delete(batch_action::Args),
 }
 
 #[tokio::main]
@@ -100,5 +103,6 @@ async fn run_command(command: Command) -> Result<i32> {
         Command::Cancel(args) => batch_action::run(BatchAction::Cancel, args).await,
         Command::Pause(args) => batch_action::run(BatchAction::Pause, args).await,
         Command::Resume(args) => batch_action::run(BatchAction::Resume, args).await,
+        Command::Delete(args) => api_commands::delete::run(args).await,
     })
 }

@@ -1,6 +1,7 @@
 //! The Redis our users run: over TLS with a password and a private CA, and restarted
 //! (SIGKILL) mid-batch on its append-only file. Either way the batch completes and every
-//! mailbox ends as the simulator's ground truth says.
+//! mailbox ends as the simulator's ground truth says; a finished batch is deleted through the
+//! API, leaving nothing of it in Redis.
 
 use activator_core::{BatchState, ItemState};
 use e2e::{
@@ -66,6 +67,16 @@ async fn api_and_worker_over_rediss_with_a_ca_file_complete_a_batch_as_the_groun
     let b = store.batch(batch).await.unwrap().unwrap();
     assert_eq!(b.state, BatchState::Completed);
     assert_items_match_ground_truth(&store, batch, &sim).await;
+
+    // Once finished, the batch may be deleted, and nothing of it stays in Redis.
+    let out = activator(&sim)
+        .args(["delete", &batch.to_string(), "--api", &api_url, "--token", TOKEN])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(store.batch(batch).await.unwrap().is_none());
+    assert!(store.item(batch, 0).await.unwrap().is_none());
+    assert!(store.list_batches(None, 10).await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

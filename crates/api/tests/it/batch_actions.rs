@@ -1,6 +1,6 @@
-//! Control over HTTP: pause, resume, cancel, retry, and the states that refuse them (409).
+//! Control over HTTP: pause, resume, cancel, retry, delete, and the states that refuse them (409).
 
-use crate::support::app;
+use crate::support::{OPERATOR, VIEWER, app};
 use activator_core::{BatchState, ItemState, Step};
 use axum::http::StatusCode;
 use store::{BatchStore, Transition};
@@ -61,4 +61,27 @@ async fn retry_brings_failed_mailboxes_back_and_reopens_a_completed_batch() {
     assert_eq!(json["retried"], 1);
     assert_eq!(json["batch"]["state"], "running");
     assert_eq!(json["batch"]["counts"]["pending"], 1);
+}
+
+#[tokio::test]
+async fn delete_removes_a_finished_batch_and_refuses_a_running_one_or_a_viewer() {
+    let app = app().await;
+    let kept = app.create(&["a@contoso.com"]).await;
+    let id = app.create(&["b@contoso.com", "c@contoso.com"]).await;
+    let path = format!("/v1/batches/{id}");
+    let error = app.delete(&path, OPERATOR).await.error(StatusCode::CONFLICT, "conflict");
+    assert!(
+        error["message"].as_str().is_some_and(|m| m.contains("running") && m.contains("cancel it first")),
+        "{error}"
+    );
+    app.post(&format!("{path}/cancel")).await;
+    app.delete(&path, VIEWER).await.error(StatusCode::FORBIDDEN, "forbidden");
+    let answer = app.delete(&path, OPERATOR).await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text);
+    assert!(answer.text.is_empty());
+    app.get(&path).await.error(StatusCode::NOT_FOUND, "not_found");
+    app.get(&format!("{path}/mailboxes")).await.error(StatusCode::NOT_FOUND, "not_found");
+    app.delete(&path, OPERATOR).await.error(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(app.batch_count().await, 1);
+    assert_eq!(app.get(&format!("/v1/batches/{kept}")).await.status, StatusCode::OK);
 }

@@ -9,5 +9,6 @@ mod create_batch;
 mod events;
 mod openapi;
 mod ops;
+mod retention;
 mod store_gauges;
 mod support;

@@ -87,6 +87,10 @@ impl TestApp {
         self.send(request("POST", path, Some(OPERATOR)).body(Body::empty()).expect("request")).await
     }
 
+    pub async fn delete(&self, path: &str, token: &str) -> Answer {
+        self.send(request("DELETE", path, Some(token)).body(Body::empty()).expect("request")).await
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value) -> Answer {
         let req = request("POST", path, Some(OPERATOR))
             .header(header::CONTENT_TYPE, "application/json")

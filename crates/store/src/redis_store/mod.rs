@@ -13,7 +13,7 @@ mod write;
 
 use crate::batch_store::{BatchStore, StoreResult};
 use crate::error::StoreError;
-use crate::model::{Batch, BatchId, DueSummary, Item, Millis, NewBatch, Progress, Transition};
+use crate::model::{Batch, BatchId, Deletion, DueSummary, Item, Millis, NewBatch, Progress, Transition};
 use activator_core::{BatchState, ItemState, PauseReason, Step};
 use claim::ClaimTimes;
 use keys::Keys;
@@ -179,5 +179,9 @@ impl BatchStore for RedisStore {
 
     async fn release_lease(&self, id: BatchId, holder: &str) -> StoreResult<bool> {
         lease::release(self, id, holder).await
+    }
+
+    async fn delete_batch(&self, id: BatchId) -> StoreResult<Deletion> {
+        write::delete_batch(self, id).await
     }
 }

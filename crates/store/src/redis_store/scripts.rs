@@ -24,5 +24,7 @@ pub(super) static RELEASE_IDEMPOTENCY_KEY: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/release_idempotency_key.lua")));
 pub(super) static CLAIM_IDEMPOTENCY_KEY: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/claim_idempotency_key.lua")));
+pub(super) static DELETE_BATCH: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/delete_batch.lua")));
 pub(super) static REFRESH_IDEMPOTENCY_KEY: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/refresh_idempotency_key.lua")));

@@ -5,7 +5,7 @@ use super::keys::member;
 use super::{RedisStore, scripts};
 use crate::batch_store::StoreResult;
 use crate::error::StoreError;
-use crate::model::{BatchId, Millis, OUTCOMES_KEPT, Transition};
+use crate::model::{BatchId, Deletion, Millis, OUTCOMES_KEPT, Transition};
 use activator_core::{BatchState, ItemState, PauseReason, Step};
 
 pub(super) async fn transition(
@@ -96,4 +96,22 @@ pub(super) async fn set_canary_done(store: &RedisStore, id: BatchId, now: Millis
         return Err(StoreError::BatchNotFound(id));
     }
     Ok(())
+}
+
+pub(super) async fn delete_batch(store: &RedisStore, id: BatchId) -> StoreResult<Deletion> {
+    let keys = store.keys.of(id);
+    let mut script = scripts::DELETE_BATCH.key(&keys.meta);
+    script.key(store.keys.batches()).key(store.keys.idem());
+    for key in keys.all().into_iter().filter(|k| *k != keys.meta) {
+        script.key(key);
+    }
+    let (done, state): (i64, String) = script.invoke_async(&mut store.conn()).await?;
+    match done {
+        1 => Ok(Deletion::Deleted),
+        -1 => Ok(Deletion::NotFound),
+        _ => state
+            .parse::<BatchState>()
+            .map(Deletion::NotFinished)
+            .map_err(|e| StoreError::Backend(format!("batch {id} has an unknown state: {e}"))),
+    }
 }

@@ -4,7 +4,7 @@ use super::codec::{self, batch_columns};
 use super::counts;
 use crate::batch_store::StoreResult;
 use crate::error::StoreError;
-use crate::model::{Batch, BatchId, Millis, NewBatch};
+use crate::model::{Batch, BatchId, Deletion, Millis, NewBatch};
 use activator_core::{BatchState, ItemState, PauseReason, Step};
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -198,6 +198,33 @@ pub(super) async fn set_canary_done(pool: &SqlitePool, id: BatchId, now: Millis)
         return Err(StoreError::BatchNotFound(id));
     }
     Ok(())
+}
+
+pub(super) async fn delete(pool: &SqlitePool, id: BatchId) -> StoreResult<Deletion> {
+    let key = codec::id(id);
+    let mut tx = pool.begin().await?;
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM batches WHERE id = ?")
+        .bind(&key)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(state) = state else { return Ok(Deletion::NotFound) };
+    let state = state
+        .parse::<BatchState>()
+        .map_err(|e| StoreError::Backend(format!("batch {id} has an unknown state: {e}")))?;
+    if !state.is_final() {
+        return Ok(Deletion::NotFinished(state));
+    }
+    for statement in [
+        "DELETE FROM items WHERE batch = ?",
+        "DELETE FROM counts WHERE batch = ?",
+        "DELETE FROM outcomes WHERE batch = ?",
+        "DELETE FROM leases WHERE batch = ?",
+    ] {
+        sqlx::query(statement).bind(&key).execute(&mut *tx).await?;
+    }
+    sqlx::query("DELETE FROM batches WHERE id = ?").bind(&key).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(Deletion::Deleted)
 }
 
 #[cfg(test)]

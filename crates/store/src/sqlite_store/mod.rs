@@ -31,7 +31,7 @@ mod schema;
 
 use crate::batch_store::{BatchStore, StoreResult};
 use crate::error::StoreError;
-use crate::model::{Batch, BatchId, DueSummary, Item, Millis, NewBatch, Progress, Transition};
+use crate::model::{Batch, BatchId, Deletion, DueSummary, Item, Millis, NewBatch, Progress, Transition};
 use activator_core::{BatchState, ItemState, PauseReason, Step};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -208,5 +208,10 @@ impl BatchStore for SqliteStore {
     async fn release_lease(&self, id: BatchId, holder: &str) -> StoreResult<bool> {
         let _writing = self.writer.lock().await;
         leases::release(&self.pool, id, holder).await
+    }
+
+    async fn delete_batch(&self, id: BatchId) -> StoreResult<Deletion> {
+        let _writing = self.writer.lock().await;
+        batches::delete(&self.pool, id).await
     }
 }

@@ -6,7 +6,7 @@ use activator_core::Progress;
 use activator_core::{BatchState, ItemState, PauseReason, PausedBy, Step};
 use std::time::Duration;
 use store::{
-    BatchStore, DueSummary, ItemError, NewBatch, OUTCOMES_KEPT, StepOutcome, StoreError, Transition,
+    BatchStore, Deletion, DueSummary, ItemError, NewBatch, OUTCOMES_KEPT, StepOutcome, StoreError, Transition,
 };
 use uuid::Uuid;
 
@@ -35,6 +35,8 @@ macro_rules! conformance_suite {
             a_lease_has_one_holder_until_it_expires,
             unknown_batches_are_reported,
             counters_match_the_items_after_many_transitions,
+            only_a_finished_batch_is_deleted_with_its_items_and_idempotency_key,
+            retention_deletes_finished_batches_that_ended_before_the_cutoff,
         );
     };
     (@each [$open:expr] [$store:ident] [$close:expr] $($name:ident,)*) => {
@@ -426,6 +428,41 @@ pub async fn a_lease_has_one_holder_until_it_expires<S: BatchStore>(store: &S) {
     // An expired lease passes to whoever asks (stores may use their own clock for expiry).
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(store.acquire_lease(b.id, "worker-c", ttl, NOW + 400).await.unwrap());
+}
+
+pub async fn only_a_finished_batch_is_deleted_with_its_items_and_idempotency_key<S: BatchStore>(store: &S) {
+    let (kept, _) = store.create_batch(new_batch(2, None), NOW).await.unwrap();
+    let (b, _) = store.create_batch(new_batch(3, Some("delete-me")), NOW).await.unwrap();
+    assert_eq!(store.delete_batch(b.id).await.unwrap(), Deletion::NotFinished(BatchState::Running));
+    assert!(store.batch(b.id).await.unwrap().is_some(), "a running batch is kept");
+    assert!(store.set_batch_state(b.id, BatchState::Running, BatchState::Cancelled, NOW + 1).await.unwrap());
+    assert_eq!(store.delete_batch(b.id).await.unwrap(), Deletion::Deleted);
+    assert!(store.batch(b.id).await.unwrap().is_none());
+    assert!(matches!(store.progress(b.id).await, Err(StoreError::BatchNotFound(_))));
+    assert!(store.item(b.id, 0).await.unwrap().is_none(), "its items are gone");
+    let listed: Vec<_> = store.list_batches(None, 10).await.unwrap().into_iter().map(|x| x.id).collect();
+    assert_eq!(listed, vec![kept.id], "only the other batch is listed");
+    assert_eq!(store.delete_batch(b.id).await.unwrap(), Deletion::NotFound);
+    // The idempotency key is free again: the same key makes a new batch.
+    let (again, created) = store.create_batch(new_batch(1, Some("delete-me")), NOW + 2).await.unwrap();
+    assert!(created && again.id != b.id);
+    assert_eq!(store.progress(kept.id).await.unwrap().total, 2, "the other batch is untouched");
+}
+
+pub async fn retention_deletes_finished_batches_that_ended_before_the_cutoff<S: BatchStore>(store: &S) {
+    let (old, _) = store.create_batch(new_batch(1, None), NOW).await.unwrap();
+    let (recent, _) = store.create_batch(new_batch(1, None), NOW).await.unwrap();
+    let (running, _) = store.create_batch(new_batch(1, None), NOW).await.unwrap();
+    assert!(
+        store.set_batch_state(old.id, BatchState::Running, BatchState::Cancelled, NOW + 1).await.unwrap()
+    );
+    assert!(
+        store.set_batch_state(recent.id, BatchState::Running, BatchState::Cancelled, NOW + 10).await.unwrap()
+    );
+    assert_eq!(store::retention::delete_finished_before(store, NOW + 5).await.unwrap(), 1);
+    assert!(store.batch(old.id).await.unwrap().is_none());
+    assert!(store.batch(recent.id).await.unwrap().is_some());
+    assert!(store.batch(running.id).await.unwrap().is_some(), "a running batch is never deleted");
 }
 
 pub async fn unknown_batches_are_reported<S: BatchStore>(store: &S) {

@@ -13,13 +13,14 @@ Needs an operator token (--token or ACTIVATOR_TOKEN).\n\
 Exit status: 0 when the API did it (or it was already so), 2 when it refused (e.g. HTTP 409: not allowed \
 in the batch's state), answered another error, or could not be reached.";
 
+/// The arguments of every command about one batch: its id and the API.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Batch id, as `activator submit` printed it.
     #[arg(value_name = "BATCH")]
-    batch: String,
+    pub batch: String,
     #[command(flatten)]
-    api: ApiClientArgs,
+    pub api: ApiClientArgs,
 }
 
 pub async fn run(action: BatchAction, args: Args) -> i32 {

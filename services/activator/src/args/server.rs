@@ -38,6 +38,10 @@ pub struct ServerArgs {
     /// Longest a request may take, in seconds (event streams excepted).
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     request_timeout_secs: u64,
+    /// Days a completed or cancelled batch is kept (with its mailboxes and results) before it
+    /// is deleted; 0 keeps batches until deleted with DELETE /v1/batches/{id}.
+    #[arg(long, env = "ACTIVATOR_RETENTION_DAYS", default_value_t = 90, value_name = "DAYS")]
+    retention_days: u64,
 }
 
 impl ServerArgs {
@@ -86,8 +90,8 @@ impl ServerArgs {
         }
         let config = self.config(environments)?;
         let readiness = Arc::new(DataverseReady::new(environments)?);
-        let mut state =
-            AppState::new(store, metrics, auth, config, readiness, stop.clone()).with_tenant(tenant);
+        let mut state = AppState::new(Arc::clone(&store), metrics, auth, config, readiness, stop.clone())
+            .with_tenant(tenant);
         if let Some(hook) = on_scrape {
             state = state.with_scrape_hook(hook);
         }
@@ -96,6 +100,15 @@ impl ServerArgs {
         })?;
         let address = listener.local_addr().context("cannot read the address listened on")?;
         println!("activator api listening on http://{address}");
+        if self.retention_days > 0 {
+            let keep = Duration::from_secs(self.retention_days.saturating_mul(86_400));
+            tokio::spawn(api::delete_expired_batches(
+                Arc::clone(&store),
+                keep,
+                api::RETENTION_SWEEP_EVERY,
+                stop.clone(),
+            ));
+        }
         Ok(tokio::spawn(api::serve(listener, api::router(state), stop)))
     }
 }
