@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SIM_ARGS ?= --listen 127.0.0.1:8090 --mailboxes 2000 --seed 1
 
-.PHONY: help build test lint fmt sim bench bench-sim demo bench-client bench-store bench-queue bench-rollout bench-api bench-plan plan-proof ci
+.PHONY: help build test lint fmt sim bench bench-sim demo bench-client bench-store bench-queue bench-rollout bench-api bench-plan bench-scale plan-proof ci
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-13s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ sim: ## Run the Dataverse simulator (override with SIM_ARGS="...")
 bench-sim: ## Measure the simulator's requests per second on this machine
 	$(CARGO) bench -p sim --bench sim_throughput
 
-bench: bench-sim bench-client bench-store bench-queue bench-rollout bench-api bench-plan ## Run every benchmark
+bench: bench-sim bench-client bench-store bench-queue bench-rollout bench-api bench-plan bench-scale ## Run every benchmark
 
 bench-rollout: ## Roll out 2,000 simulated mailboxes at Dataverse's rates against the limits' best, and a sequential script (about 8 minutes)
 	$(CARGO) bench -p e2e --bench rollout
@@ -54,6 +54,9 @@ bench-api: ## Load activator api over Redis: 100-mailbox POSTs and GETs from 16 
 
 bench-plan: ## Plan 100,000 simulated mailboxes (time, requests by kind), and the plan's estimate against the run with 1 and 3 application users (about 20 minutes)
 	$(CARGO) bench -p e2e --bench plan
+
+bench-scale: ## Roll out 2,000, 20,000 and 100,000 simulated mailboxes through activator api and 4 workers over Redis with 10 application users: throughput, CPU and Redis cost per mailbox, memory (about 30 minutes)
+	$(CARGO) bench -p e2e --bench scale
 
 plan-proof: ## Plan 5,000 simulated mailboxes with every awkward case, run them, and compare each outcome (release build, about 8 minutes)
 	PLAN_AGREEMENT_MAILBOXES=5000 $(CARGO) test --release -p pipeline --test it -- plan_agreement --nocapture

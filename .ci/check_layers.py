@@ -56,7 +56,7 @@ ONLY_IN = {
     "hyper": {"sim"},
     "hyper-util": {"sim"},
     "sqlx": {"store", "pipeline"},
-    "redis": {"redis-endpoint", "store", "ratelimit", "testkit"},
+    "redis": {"redis-endpoint", "store", "ratelimit", "pipeline", "testkit"},
     "rustls": {"redis-endpoint"},
     "governor": {"ratelimit"},
     "indicatif": {"activator"},

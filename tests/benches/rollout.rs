@@ -1,10 +1,14 @@
-//! `make bench` (rollout): 2,000 mailboxes rolled out by `activator run` against
-//! `dataverse-sim` with Dataverse's default rates (600 requests and 120 s of execution per
-//! 30 s window: the documented budgets over a tenth of the window). Prints mailboxes per
-//! second, the fastest the simulator's limits allow for the same requests and execution
-//! time, their ratio, the 429 share and the worker's peak memory; then the same rollout by a
+//! `make bench-rollout`: rollouts by `activator run` against `dataverse-sim` with Dataverse's
+//! default rates per application user (600 requests and 120 s of execution per 30 s window:
+//! the documented budgets over a tenth of the window): 2,000 mailboxes with one application
+//! user; 3,000 with one and with three (the scaling); 20,000 with ten. Each row gives mailboxes
+//! per second, the fastest the simulator's limits allow for the same requests and execution
+//! time, their ratio, the 429 share and the process's peak memory; then the same rollout by a
 //! plain sequential client (one request at a time, as a PowerShell loop would), on the first
 //! 200 mailboxes.
+//!
+//! `BENCH_ROLLOUT_RUNS=2000x1,3000x1,3000x3,20000x10,sequential` chooses the runs (mailboxes x
+//! application users).
 
 use dataverse::{Credential, Dataverse, DataverseOptions, DeploymentOutcome, Secret, TestOutcome};
 use e2e::{activator, mailboxes_by_case, sim_json, start_simulator};
@@ -17,10 +21,16 @@ const WINDOW_SECS: u64 = 30;
 const MAX_REQUESTS: u64 = 600;
 const MAX_EXEC_MS: u64 = 120_000;
 
-fn sim_args() -> Vec<String> {
-    [
+const SECRET: &str = "sim-secret";
+
+fn client_id(n: usize) -> String {
+    format!("51f81489-12ee-4a9e-aaae-a2591f4598{n:02}")
+}
+
+fn sim_args(mailboxes: usize, users: usize) -> Vec<String> {
+    let mut args: Vec<String> = [
         "--mailboxes",
-        &MAILBOXES.to_string(),
+        &mailboxes.to_string(),
         "--window-secs",
         &WINDOW_SECS.to_string(),
         "--max-requests",
@@ -34,11 +44,30 @@ fn sim_args() -> Vec<String> {
     ]
     .iter()
     .map(|s| s.to_string())
-    .collect()
+    .collect();
+    for n in 0..users {
+        args.extend(["--client".to_string(), format!("{}:{SECRET}", client_id(n))]);
+    }
+    args
+}
+
+/// The simulator as environment `sim` with `users` application users.
+fn config(dir: &std::path::Path, sim: &str, users: usize) -> std::path::PathBuf {
+    let mut toml = format!("[environments.sim]\nurl = \"{sim}\"\nauthority = \"{sim}/tenant\"\n");
+    for n in 0..users {
+        toml.push_str(&format!(
+            "[[environments.sim.app_users]]\nclient_id = \"{}\"\nclient_secret = \"{SECRET}\"\n",
+            client_id(n)
+        ));
+    }
+    let path = dir.join("activator.toml");
+    std::fs::write(&path, toml).expect("config written");
+    path
 }
 
 struct Measured {
     mailboxes: usize,
+    users: usize,
     elapsed: Duration,
     requests: u64,
     throttled: u64,
@@ -54,7 +83,7 @@ impl Measured {
     /// (A fresh window could also be spent at once; over a rollout of thousands that bonus
     /// does not last, so it is left out.)
     fn bound(&self) -> Duration {
-        let secs = |used: f64, budget: f64| used / budget * WINDOW_SECS as f64;
+        let secs = |used: f64, budget: f64| used / (budget * self.users as f64) * WINDOW_SECS as f64;
         Duration::from_secs_f64(
             secs(self.requests as f64, MAX_REQUESTS as f64)
                 .max(secs(self.exec_ms as f64, MAX_EXEC_MS as f64)),
@@ -94,19 +123,23 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-async fn pipeline() -> Measured {
-    let args = sim_args();
+async fn pipeline(mailboxes: usize, users: usize) -> Measured {
+    let args = sim_args(mailboxes, users);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (_sim, url) = start_simulator(&args);
     let dir = e2e::scratch_dir("bench");
     let ids: Vec<String> = e2e::mailbox_list(&url).await;
     std::fs::write(dir.join("list.csv"), format!("mailbox\n{}\n", ids.join("\n"))).expect("list written");
+    let config = config(&dir, &url, users);
     // Built (by `activator`, through cargo) before the clock starts.
     let mut command = activator(&url);
     let started = Instant::now();
     let mut child = command
         .args(["run", "--csv"])
         .arg(dir.join("list.csv"))
+        .arg("--config")
+        .arg(&config)
+        .args(["--environment", "sim"])
         .arg("--state")
         .arg(dir.join("state.db"))
         .args(["--window-secs", &WINDOW_SECS.to_string(), "--max-requests", &MAX_REQUESTS.to_string()])
@@ -129,13 +162,22 @@ async fn pipeline() -> Measured {
     }
     let elapsed = started.elapsed();
     let (requests, throttled, exec_ms, by_operation) = stats(&url).await;
-    Measured { mailboxes: ids.len(), elapsed, requests, throttled, exec_ms, peak_rss_kib: peak, by_operation }
+    Measured {
+        mailboxes: ids.len(),
+        users,
+        elapsed,
+        requests,
+        throttled,
+        exec_ms,
+        peak_rss_kib: peak,
+        by_operation,
+    }
 }
 
 /// One request at a time, step by step over the list, polling each mailbox until its
 /// process ends: what a script does.
 async fn sequential() -> Measured {
-    let args = sim_args();
+    let args = sim_args(MAILBOXES, 1);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (_sim, url) = start_simulator(&args);
     let ids: Vec<Uuid> = mailboxes_by_case(&url).await["normal"]
@@ -150,8 +192,8 @@ async fn sequential() -> Measured {
     options.budgets.max_concurrency = 1;
     let credential = Credential {
         authority: format!("{url}/tenant"),
-        client_id: "51f81489-12ee-4a9e-aaae-a2591f45987d".into(),
-        client_secret: Secret::new("sim-secret"),
+        client_id: client_id(0),
+        client_secret: Secret::new(SECRET),
     };
     let dv = Dataverse::new(&url, vec![credential], options).expect("client");
     let started = Instant::now();
@@ -193,15 +235,31 @@ async fn sequential() -> Measured {
     }
     let elapsed = started.elapsed();
     let (requests, throttled, exec_ms, by_operation) = stats(&url).await;
-    Measured { mailboxes: ids.len(), elapsed, requests, throttled, exec_ms, peak_rss_kib: None, by_operation }
+    Measured {
+        mailboxes: ids.len(),
+        users: 1,
+        elapsed,
+        requests,
+        throttled,
+        exec_ms,
+        peak_rss_kib: None,
+        by_operation,
+    }
+}
+
+impl Measured {
+    fn rate(&self) -> f64 {
+        self.mailboxes as f64 / self.elapsed.as_secs_f64()
+    }
 }
 
 fn row(name: &str, m: &Measured) {
-    let rate = m.mailboxes as f64 / m.elapsed.as_secs_f64();
+    let rate = m.rate();
     let bound = m.bound();
     let best_rate = if bound.is_zero() { f64::INFINITY } else { m.mailboxes as f64 / bound.as_secs_f64() };
     println!(
-        "| {name} | {} | {:.1} | {rate:.2} | {best_rate:.2} | {:.2} | {} | {:.2}% | {:.0} | {} |",
+        "| {name} | {} | {} | {:.1} | {rate:.2} | {best_rate:.2} | {:.2} | {} | {:.2}% | {:.0} | {} |",
+        m.users,
         m.mailboxes,
         m.elapsed.as_secs_f64(),
         rate / best_rate,
@@ -215,19 +273,53 @@ fn row(name: &str, m: &Measured) {
 #[tokio::main]
 async fn main() {
     println!(
-        "rollout benchmark: limits {MAX_REQUESTS} requests and {} s execution per {WINDOW_SECS} s window (Dataverse's rates)",
+        "rollout benchmark: limits {MAX_REQUESTS} requests and {} s execution per {WINDOW_SECS} s window and application user (Dataverse's rates)",
         MAX_EXEC_MS / 1000
     );
-    let p = pipeline().await;
-    let s = sequential().await;
+    let runs = std::env::var("BENCH_ROLLOUT_RUNS")
+        .unwrap_or_else(|_| "2000x1,sequential,3000x1,3000x3,20000x10".to_string());
+    let mut measured: Vec<(String, Measured)> = Vec::new();
+    for run in runs.split(',').map(str::trim) {
+        if run == "sequential" {
+            measured.push(("sequential script".to_string(), sequential().await));
+            continue;
+        }
+        let Some((mailboxes, users)) =
+            run.split_once('x').and_then(|(m, u)| Some((m.parse().ok()?, u.parse().ok()?)))
+        else {
+            panic!("BENCH_ROLLOUT_RUNS: '{run}' is not MAILBOXESxUSERS or sequential");
+        };
+        eprintln!("run: {mailboxes} mailboxes, {users} application users");
+        measured.push(("activator run".to_string(), pipeline(mailboxes, users).await));
+    }
     println!(
-        "| client | mailboxes | seconds | mailboxes/s | limits allow (mailboxes/s) | ratio | requests | 429 share | execution s | peak memory |"
+        "| client | application users | mailboxes | seconds | mailboxes/s | limits allow (mailboxes/s) | ratio | requests | 429 share | execution s | peak memory |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    row("activator run", &p);
-    row("sequential script", &s);
-    for (name, m) in [("activator run", &p), ("sequential script", &s)] {
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (name, m) in &measured {
+        row(name, m);
+    }
+    // Each added application user should add its full budget: the same rollout with more users
+    // against the same rollout with one.
+    let runs_of = |n: usize| measured.iter().filter(move |(name, m)| name == "activator run" && m.users == n);
+    for (_, one) in runs_of(1) {
+        for (_, more) in measured
+            .iter()
+            .filter(|(name, m)| name == "activator run" && m.users > 1 && m.mailboxes == one.mailboxes)
+        {
+            println!(
+                "scaling: {} mailboxes, {} application users: {:.2}x one user ({:.2} vs {:.2} mailboxes/s; {:.2} would be linear)",
+                one.mailboxes,
+                more.users,
+                more.rate() / one.rate(),
+                more.rate(),
+                one.rate(),
+                more.users as f64
+            );
+        }
+    }
+    for (name, m) in &measured {
         let ops: Vec<String> = m.by_operation.iter().map(|(op, n)| format!("{op} {n}")).collect();
-        println!("requests of {name}: {}", ops.join(", "));
+        println!("requests of {name} ({} mailboxes, {} users): {}", m.mailboxes, m.users, ops.join(", "));
     }
 }

@@ -282,6 +282,9 @@ impl<S: BatchStore, D: DataverseOps> Conductor<S, D> {
         }
         self.store.set_batch_state(batch.id, BatchState::Running, BatchState::Completed, now()).await?;
         tracing::info!(batch = %batch.id, "batch completed");
+        // The queue keeps the batch's last jobs until the next reconciliation, which may be
+        // another batch's, days later.
+        self.feeder.prune_finished_jobs().await;
         Ok(true)
     }
 

@@ -232,11 +232,16 @@ impl Feeder {
         batch: BatchId,
         now: Millis,
     ) -> Result<Reconciled, PipelineError> {
+        self.prune_finished_jobs().await;
+        let stale_ms = i64::try_from(self.config.stale_after.as_millis()).unwrap_or(i64::MAX);
+        self.take_back(store, batch, now, stale_ms).await
+    }
+
+    /// Removes the queue's finished jobs (their outcome is in the store).
+    pub async fn prune_finished_jobs(&self) {
         if let Err(e) = self.queue.prune_finished().await {
             tracing::warn!(error = %e, "could not prune finished jobs; trying again at the next reconciliation");
         }
-        let stale_ms = i64::try_from(self.config.stale_after.as_millis()).unwrap_or(i64::MAX);
-        self.take_back(store, batch, now, stale_ms).await
     }
 
     /// Takes every Queued or Running item back to Pending, however recent: for a process that

@@ -133,9 +133,20 @@ impl Queue {
     pub async fn prune_finished(&self) -> Result<u64, PipelineError> {
         match self {
             Queue::Redis(s) => {
-                let gone = s
-                    .clone()
+                let mut storage = s.clone();
+                let gone = storage
                     .vacuum()
+                    .await
+                    .map_err(|e| PipelineError::Push(format!("cannot prune finished jobs: {e}")))?;
+                // apalis-redis also adds the id of every finished job to its done set (and of
+                // every dead one to its dead set) and never takes it out; the sets only feed
+                // its overview counts. Left alone they grow by about five ids per mailbox,
+                // forever.
+                let config = storage.get_config();
+                let sets = [config.done_jobs_set(), config.dead_jobs_set()];
+                redis::cmd("UNLINK")
+                    .arg(&sets)
+                    .query_async::<()>(storage.get_connection())
                     .await
                     .map_err(|e| PipelineError::Push(format!("cannot prune finished jobs: {e}")))?;
                 Ok(gone as u64)

@@ -13,7 +13,7 @@ use store::BatchStore;
 
 const ITEMS: u64 = 2_000;
 
-async fn drain<S: BatchStore + Clone>(store: S, config: QueueConfig) {
+async fn drain<S: BatchStore + Clone>(store: S, config: QueueConfig) -> Queue {
     let batch = create_batch(&store, ITEMS as usize).await;
     let tuning = QueueTuning::default();
     let queue = Queue::open(&config, &tuning).await.unwrap();
@@ -34,6 +34,7 @@ async fn drain<S: BatchStore + Clone>(store: S, config: QueueConfig) {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut options = WorkerOptions::new(worker_name());
     options.tuning = tuning;
+    let kept = queue.clone();
     let worker = tokio::spawn(run_worker(queue.clone(), options, handler, async move {
         let _ = stop_rx.await;
     }));
@@ -49,6 +50,7 @@ async fn drain<S: BatchStore + Clone>(store: S, config: QueueConfig) {
     assert_eq!(exit, WorkerExit::Stopped);
     assert_eq!(applied.load(Ordering::Relaxed), ITEMS);
     eprintln!("{ITEMS} items in {took:?}; handler calls {}", calls.load(Ordering::Relaxed));
+    kept
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -65,6 +67,24 @@ async fn redis_queue_runs_every_item_once() {
     let url = testkit::test_redis_url().await;
     let prefix = testkit::unique_prefix();
     let store = store::RedisStore::connect(&url, &format!("{prefix}:store")).await.unwrap();
-    drain(store, QueueConfig::Redis { endpoint: url.into(), namespace: format!("{prefix}:queue") }).await;
+    let queue = drain(
+        store,
+        QueueConfig::Redis { endpoint: url.as_str().into(), namespace: format!("{prefix}:queue") },
+    )
+    .await;
+    // Once pruned, nothing of the finished jobs stays: no data, status or result, and no id
+    // in apalis's done set.
+    queue.prune_finished().await.unwrap();
+    let mut conn = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{prefix}:queue*")).query_async(&mut conn).await.unwrap();
+    let left: Vec<&String> = keys
+        .iter()
+        .filter(|k| k.ends_with(":done") || k.ends_with(":dead") || k.contains(":meta:"))
+        .collect();
+    assert!(left.is_empty(), "finished jobs left in Redis: {left:?}");
+    let data: u64 =
+        redis::cmd("HLEN").arg(format!("{prefix}:queue:data")).query_async(&mut conn).await.unwrap();
+    assert_eq!(data, 0, "job data left in Redis");
     testkit::remove_keys(&prefix).await;
 }
