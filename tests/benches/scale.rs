@@ -199,7 +199,7 @@ async fn rollout(mailboxes: usize) {
     let batch =
         created["batch"]["id"].as_str().unwrap_or_else(|| panic!("no batch in {created}")).to_string();
     let mut peak_memory = 0;
-    let mut peak_rss = vec![0u64; WORKERS];
+    let mut peak_rss = [0u64; WORKERS];
     let mut last_report = Instant::now();
     let view = loop {
         let view = batch_view(&http, &api, &batch).await;
