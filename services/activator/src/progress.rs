@@ -35,14 +35,16 @@ fn at_step(progress: &Progress, step: Step, state: ItemState) -> u64 {
 
 pub fn summary_line(p: &Progress) -> String {
     format!(
-        "{}/{} finished: done {}, skipped {}, failed {}, cancelled {}; in progress: queued {}, running {}, waiting {}, verifying {}",
+        "{}/{} finished: done {}, skipped {}, failed {}, cancelled {}; not started {}; in progress: queued {}, running {}, waiting {}, verifying {}",
         p.finished(),
         p.total,
         p.count(ItemState::Done),
         p.count(ItemState::Skipped),
         p.count(ItemState::Failed),
         p.count(ItemState::Cancelled),
-        p.count(ItemState::Queued) + p.count(ItemState::Pending),
+        p.not_started,
+        // Mailboxes not started are pending at the first step: not in progress yet.
+        (p.count(ItemState::Queued) + p.count(ItemState::Pending)).saturating_sub(p.not_started),
         p.count(ItemState::Running),
         p.count(ItemState::Waiting),
         p.count(ItemState::Verifying),
@@ -217,6 +219,14 @@ mod tests {
         assert_eq!(passed(&p, Step::TestAndEnable), 2);
         assert_eq!(passed(&p, Step::AssignRole), 1);
         assert_eq!(passed(&p, Step::DeployApp), 1);
+    }
+
+    #[test]
+    fn mailboxes_not_started_are_not_counted_as_queued() {
+        let mut p = Progress { total: 10, not_started: 6, ..Progress::default() };
+        p.by_state = BTreeMap::from([(ItemState::Pending, 7), (ItemState::Queued, 2), (ItemState::Done, 1)]);
+        let line = summary_line(&p);
+        assert!(line.contains("not started 6; in progress: queued 3,"), "{line}");
     }
 
     #[test]
