@@ -232,6 +232,13 @@ async fn rollout(mailboxes: usize) {
     let deleted =
         http.delete(format!("{api}/v1/batches/{batch}")).bearer_auth(TOKEN).send().await.expect("DELETE");
     assert_eq!(deleted.status(), 204, "DELETE the batch");
+    // UNLINK frees large keys in the background: read the memory once Redis is done.
+    let freeing = Instant::now();
+    while info_field(port, "memory", "lazyfree_pending_objects") > 0
+        && freeing.elapsed() < Duration::from_secs(30)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let memory_deleted = info_field(port, "memory", "used_memory");
     let mut left: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     for key in redis_cli(port, &["--scan"]).lines() {
