@@ -55,7 +55,7 @@ bench-api: ## Load activator api over Redis: 100-mailbox POSTs and GETs from 16 
 bench-plan: ## Plan 100,000 simulated mailboxes (time, requests by kind), and the plan's estimate against the run with 1 and 3 application users (about 20 minutes)
 	$(CARGO) bench -p e2e --bench plan
 
-bench-scale: ## Roll out 2,000, 20,000 and 100,000 simulated mailboxes through activator api and 4 workers over Redis with 10 application users: throughput, CPU and Redis cost per mailbox, memory (about 30 minutes)
+bench-scale: ## Roll out 2,000, 20,000 and 100,000 simulated mailboxes through activator api and 4 workers over Redis with 10 application users: throughput, CPU and Redis cost per mailbox, memory (about 20 minutes)
 	$(CARGO) bench -p e2e --bench scale
 
 plan-proof: ## Plan 5,000 simulated mailboxes with every awkward case, run them, and compare each outcome (release build, about 8 minutes)
