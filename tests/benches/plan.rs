@@ -5,21 +5,16 @@
 //!   with 1 and with 3 application users, at Dataverse's rates over a 30 s window; prints the
 //!   estimated and the measured duration and their difference.
 
-use e2e::{activator, operations, start_simulator, write_operations};
+use e2e::{activator, app_users, operations, start_simulator, write_operations};
 use std::process::Stdio;
 use std::time::Instant;
 
 const WINDOW_SECS: &str = "30";
 const MAX_REQUESTS: &str = "600";
 const MAX_EXEC_SECS: &str = "120";
-const SECRET: &str = "sim-secret";
 
 fn limits() -> [&'static str; 6] {
     ["--window-secs", WINDOW_SECS, "--max-requests", MAX_REQUESTS, "--max-exec-secs", MAX_EXEC_SECS]
-}
-
-fn client_id(n: usize) -> String {
-    format!("51f81489-12ee-4a9e-aaae-a2591f4598{n:02}")
 }
 
 /// Simulator arguments for `mailboxes` and `users` application users at the bench's rates.
@@ -41,28 +36,12 @@ fn sim_args(mailboxes: usize, users: usize) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for n in 0..users {
-        args.extend(["--client".to_string(), format!("{}:{SECRET}", client_id(n))]);
-    }
+    args.extend(app_users::sim_args(users));
     args
 }
 
-/// A configuration of the simulator as environment `sim` with `users` application users.
-fn config(dir: &std::path::Path, sim: &str, users: usize) -> std::path::PathBuf {
-    let mut toml = format!("[environments.sim]\nurl = \"{sim}\"\nauthority = \"{sim}/tenant\"\n");
-    for n in 0..users {
-        toml.push_str(&format!(
-            "[[environments.sim.app_users]]\nclient_id = \"{}\"\nclient_secret = \"{SECRET}\"\n",
-            client_id(n)
-        ));
-    }
-    let path = dir.join("activator.toml");
-    std::fs::write(&path, toml).expect("config written");
-    path
-}
-
 fn plan_json(sim: &str, dir: &std::path::Path, users: usize) -> (serde_json::Value, f64) {
-    let config = config(dir, sim, users);
+    let config = app_users::config(dir, sim, users);
     let started = Instant::now();
     let out = activator(sim)
         .args(["plan", "--csv"])
@@ -107,7 +86,7 @@ async fn estimate_against_run(users: usize) {
     e2e::write_list(&dir.join("list.csv"), &e2e::mailbox_list(&url).await);
     let (plan, _) = plan_json(&url, &dir, users);
     let estimate = &plan["estimate"];
-    let config = config(&dir, &url, users);
+    let config = app_users::config(&dir, &url, users);
     let started = Instant::now();
     let status = activator(&url)
         .args(["run", "--csv"])

@@ -11,7 +11,7 @@
 //! application users).
 
 use dataverse::{Credential, Dataverse, DataverseOptions, DeploymentOutcome, Secret, TestOutcome};
-use e2e::{activator, mailboxes_by_case, sim_json, start_simulator};
+use e2e::{activator, app_users, mailboxes_by_case, start_simulator};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -20,12 +20,6 @@ const SEQUENTIAL: usize = 200;
 const WINDOW_SECS: u64 = 30;
 const MAX_REQUESTS: u64 = 600;
 const MAX_EXEC_MS: u64 = 120_000;
-
-const SECRET: &str = "sim-secret";
-
-fn client_id(n: usize) -> String {
-    format!("51f81489-12ee-4a9e-aaae-a2591f4598{n:02}")
-}
 
 fn sim_args(mailboxes: usize, users: usize) -> Vec<String> {
     let mut args: Vec<String> = [
@@ -45,24 +39,8 @@ fn sim_args(mailboxes: usize, users: usize) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for n in 0..users {
-        args.extend(["--client".to_string(), format!("{}:{SECRET}", client_id(n))]);
-    }
+    args.extend(app_users::sim_args(users));
     args
-}
-
-/// The simulator as environment `sim` with `users` application users.
-fn config(dir: &std::path::Path, sim: &str, users: usize) -> std::path::PathBuf {
-    let mut toml = format!("[environments.sim]\nurl = \"{sim}\"\nauthority = \"{sim}/tenant\"\n");
-    for n in 0..users {
-        toml.push_str(&format!(
-            "[[environments.sim.app_users]]\nclient_id = \"{}\"\nclient_secret = \"{SECRET}\"\n",
-            client_id(n)
-        ));
-    }
-    let path = dir.join("activator.toml");
-    std::fs::write(&path, toml).expect("config written");
-    path
 }
 
 struct Measured {
@@ -91,32 +69,6 @@ impl Measured {
     }
 }
 
-async fn stats(sim: &str) -> (u64, u64, u64, Vec<(String, u64)>) {
-    let s = sim_json(sim, "/_sim/stats").await;
-    let mut total = 0;
-    let mut throttled = 0;
-    let mut by_operation = Vec::new();
-    if let Some(ops) = s["requests"].as_object() {
-        for (op, by_status) in ops {
-            let mut of_op = 0;
-            if let Some(m) = by_status.as_object() {
-                for (status, n) in m {
-                    let n = n.as_u64().unwrap_or(0);
-                    of_op += n;
-                    if status == "429" {
-                        throttled += n;
-                    }
-                }
-            }
-            total += of_op;
-            by_operation.push((op.clone(), of_op));
-        }
-    }
-    by_operation.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-    let exec = s["exec_ms"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
-    (total, throttled, exec, by_operation)
-}
-
 fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -130,7 +82,7 @@ async fn pipeline(mailboxes: usize, users: usize) -> Measured {
     let dir = e2e::scratch_dir("bench");
     let ids: Vec<String> = e2e::mailbox_list(&url).await;
     std::fs::write(dir.join("list.csv"), format!("mailbox\n{}\n", ids.join("\n"))).expect("list written");
-    let config = config(&dir, &url, users);
+    let config = app_users::config(&dir, &url, users);
     // Built (by `activator`, through cargo) before the clock starts.
     let mut command = activator(&url);
     let started = Instant::now();
@@ -161,7 +113,8 @@ async fn pipeline(mailboxes: usize, users: usize) -> Measured {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let elapsed = started.elapsed();
-    let (requests, throttled, exec_ms, by_operation) = stats(&url).await;
+    let e2e::SimRequests { total: requests, throttled, exec_ms, by_operation } =
+        e2e::sim_requests(&url).await;
     Measured {
         mailboxes: ids.len(),
         users,
@@ -192,8 +145,8 @@ async fn sequential() -> Measured {
     options.budgets.max_concurrency = 1;
     let credential = Credential {
         authority: format!("{url}/tenant"),
-        client_id: client_id(0),
-        client_secret: Secret::new(SECRET),
+        client_id: app_users::client_id(0),
+        client_secret: Secret::new(app_users::SECRET),
     };
     let dv = Dataverse::new(&url, vec![credential], options).expect("client");
     let started = Instant::now();
@@ -234,7 +187,8 @@ async fn sequential() -> Measured {
         }
     }
     let elapsed = started.elapsed();
-    let (requests, throttled, exec_ms, by_operation) = stats(&url).await;
+    let e2e::SimRequests { total: requests, throttled, exec_ms, by_operation } =
+        e2e::sim_requests(&url).await;
     Measured {
         mailboxes: ids.len(),
         users: 1,

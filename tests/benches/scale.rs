@@ -9,7 +9,7 @@
 //!
 //! `BENCH_SCALE_SIZES=2000,20000` chooses the sizes.
 
-use e2e::{Running, activator, sim_json, spawn_announcing, start_simulator};
+use e2e::{Running, activator, app_users, spawn_announcing, start_simulator};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use testkit::{RedisProcess, free_port};
@@ -20,11 +20,6 @@ const WORKERS: usize = 4;
 const WINDOW_SECS: u64 = 30;
 const MAX_REQUESTS: u64 = 600;
 const MAX_EXEC_MS: u64 = 120_000;
-const SECRET: &str = "sim-secret";
-
-fn client_id(n: usize) -> String {
-    format!("51f81489-12ee-4a9e-aaae-a2591f4598{n:02}")
-}
 
 fn sim_args(mailboxes: usize) -> Vec<String> {
     let mut args: Vec<String> = [
@@ -44,24 +39,8 @@ fn sim_args(mailboxes: usize) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for n in 0..USERS {
-        args.extend(["--client".to_string(), format!("{}:{SECRET}", client_id(n))]);
-    }
+    args.extend(app_users::sim_args(USERS));
     args
-}
-
-/// The simulator as environment `sim` with every application user.
-fn config(dir: &std::path::Path, sim: &str) -> std::path::PathBuf {
-    let mut toml = format!("[environments.sim]\nurl = \"{sim}\"\nauthority = \"{sim}/tenant\"\n");
-    for n in 0..USERS {
-        toml.push_str(&format!(
-            "[[environments.sim.app_users]]\nclient_id = \"{}\"\nclient_secret = \"{SECRET}\"\n",
-            client_id(n)
-        ));
-    }
-    let path = dir.join("activator.toml");
-    std::fs::write(&path, toml).expect("config written");
-    path
 }
 
 fn redis_cli(port: u16, args: &[&str]) -> String {
@@ -112,21 +91,6 @@ fn load_average() -> String {
         .map_or_else(|_| "?".into(), |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
-async fn sim_totals(sim: &str) -> (u64, u64) {
-    let s = sim_json(sim, "/_sim/stats").await;
-    let requests = s["requests"]
-        .as_object()
-        .map(|ops| {
-            ops.values()
-                .flat_map(|by| by.as_object().into_iter().flat_map(|m| m.values()))
-                .filter_map(|n| n.as_u64())
-                .sum()
-        })
-        .unwrap_or(0);
-    let exec = s["exec_ms"].as_object().map(|m| m.values().filter_map(|v| v.as_u64()).sum()).unwrap_or(0);
-    (requests, exec)
-}
-
 async fn batch_view(http: &reqwest::Client, api: &str, batch: &str) -> serde_json::Value {
     http.get(format!("{api}/v1/batches/{batch}"))
         .bearer_auth(TOKEN)
@@ -146,7 +110,7 @@ async fn rollout(mailboxes: usize) {
     let sim_args = sim_args(mailboxes);
     let (_sim, sim) = start_simulator(&sim_args.iter().map(String::as_str).collect::<Vec<_>>());
     let dir = e2e::scratch_dir("bench-scale");
-    let config = config(&dir, &sim);
+    let config = app_users::config(&dir, &sim, USERS);
     let ids = e2e::mailbox_list(&sim).await;
     let common = |cmd: &mut Command| {
         cmd.arg("--config").arg(&config).args([
@@ -246,7 +210,8 @@ async fn rollout(mailboxes: usize) {
         *left.entry(kind.join(":")).or_default() += 1;
     }
     eprintln!("  keys left after DELETE, by their first three parts: {left:?}");
-    let (requests, exec_ms) = sim_totals(&sim).await;
+    let counted = e2e::sim_requests(&sim).await;
+    let (requests, exec_ms) = (counted.total, counted.exec_ms);
     let per_sec = |used: f64, budget: f64| used / (budget * USERS as f64) * WINDOW_SECS as f64;
     let bound =
         per_sec(requests as f64, MAX_REQUESTS as f64).max(per_sec(exec_ms as f64, MAX_EXEC_MS as f64));

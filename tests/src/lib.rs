@@ -118,7 +118,6 @@ pub async fn mailbox_list(sim: &str) -> Vec<String> {
     ids
 }
 
-/// Total writes the simulator has taken.
 /// Requests by operation the simulator counted, top-level and inside `$batch` requests.
 pub async fn operations(sim: &str) -> Vec<(String, u64)> {
     let stats = sim_json(sim, "/_sim/stats").await;
@@ -143,6 +142,7 @@ pub async fn write_operations(sim: &str) -> Vec<String> {
         .collect()
 }
 
+/// Total writes the simulator has taken.
 pub async fn writes(sim: &str) -> u64 {
     sim_json(sim, "/_sim/stats").await["writes"]["total"]
         .as_u64()
@@ -163,7 +163,41 @@ pub fn read_results(path: &std::path::Path) -> Vec<std::collections::BTreeMap<St
         .collect()
 }
 
+pub mod app_users;
 pub mod scrape;
+
+/// The HTTP requests the simulator answered (a `$batch` counts once), from `/_sim/stats`.
+#[derive(Debug, Clone, Default)]
+pub struct SimRequests {
+    pub total: u64,
+    /// Answered 429.
+    pub throttled: u64,
+    /// Execution time the simulator charged, every application user together.
+    pub exec_ms: u64,
+    /// Requests by operation, most first.
+    pub by_operation: Vec<(String, u64)>,
+}
+
+pub async fn sim_requests(sim: &str) -> SimRequests {
+    let stats = sim_json(sim, "/_sim/stats").await;
+    let mut counted = SimRequests::default();
+    for (op, by_status) in stats["requests"].as_object().into_iter().flatten() {
+        let mut of_op = 0;
+        for (status, n) in by_status.as_object().into_iter().flatten() {
+            let n = n.as_u64().unwrap_or(0);
+            of_op += n;
+            if status == "429" {
+                counted.throttled += n;
+            }
+        }
+        counted.total += of_op;
+        counted.by_operation.push((op.clone(), of_op));
+    }
+    counted.by_operation.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    counted.exec_ms =
+        stats["exec_ms"].as_object().into_iter().flatten().filter_map(|(_, v)| v.as_u64()).sum();
+    counted
+}
 
 /// The state and error code each seeded case of the simulator ends in after a rollout of every
 /// step with the default options.

@@ -69,19 +69,7 @@ async fn two_workers_finish_a_batch_of_3000_with_one_killed_mid_way() {
     assert_eq!(recount, p.by_state, "counters equal a recount of the items");
 
     let stats = sim_json(&url, "/_sim/stats").await;
-    let total: u64 = stats["requests"]
-        .as_object()
-        .map(|ops| {
-            ops.values()
-                .flat_map(|by| by.as_object().into_iter().flat_map(|m| m.values()))
-                .filter_map(|n| n.as_u64())
-                .sum()
-        })
-        .unwrap_or(0);
-    let throttled: u64 = stats["requests"]
-        .as_object()
-        .map(|ops| ops.values().filter_map(|by| by["429"].as_u64()).sum())
-        .unwrap_or(0);
+    let e2e::SimRequests { total, throttled, .. } = e2e::sim_requests(&url).await;
     assert!(total > 0, "{stats}");
     eprintln!(
         "3,000 mailboxes: completed {:.1} s after the kill; {throttled} of {total} requests answered 429; writes {}",
